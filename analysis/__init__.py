@@ -1,0 +1,1 @@
+"""Reading sweep results: aggregation, the papers' figures, reports and navigation studies."""

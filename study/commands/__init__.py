@@ -1,0 +1,1 @@
+"""One module per ``vae-study`` subcommand; each defines ``register(subparsers)``."""

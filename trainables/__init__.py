@@ -1,0 +1,1 @@
+"""Ray Tune Trainable wrappers of the VAE variants, thin over ``disentangle``."""
