@@ -15,6 +15,10 @@ from disentangle.errors import UserError
 
 COMMAND_MODULES = [
     "study.commands.data",
+    "study.commands.evaluate",
+    "study.commands.metrics",
+    "study.commands.pretrained",
+    "study.commands.sweep",
 ]
 
 DESCRIPTION = """\

@@ -157,15 +157,17 @@ class CelebADataset(ImageDataset):
     """One split of a CelebA folder: 64x64 RGB images with their binary attributes.
 
     ``attributes`` is uint8 (N, 40) with 1 where CelebA says -1 -> 0 / 1 -> 1, in the order of
-    ``attribute_names``; ``files`` are the image names; ``factors`` is the ground truth of a
-    synthetic tree (a pandas DataFrame from factors.csv, one row per image) or None."""
+    ``attribute_names``; ``files`` are the image names; ``partition`` is each image's official
+    split (0 train, 1 valid, 2 test); ``factors`` is the ground truth of a synthetic tree (a
+    pandas DataFrame from factors.csv, one row per image) or None."""
 
     name = "celeba"
 
     def __init__(self, folder: Path, preprocessing: str, split: str, files, attribute_names,
-                 attributes, rows, pixels=None, factors=None):
+                 attributes, partition, rows, pixels=None, factors=None):
         self.folder, self.preprocessing, self.split = folder, preprocessing, split
         self.files, self.attribute_names, self.attributes = files, attribute_names, attributes
+        self.partition = partition
         self.factors = factors
         self._rows, self._pixels = rows, pixels
         self._image_folder = _image_folder(folder)
@@ -292,4 +294,4 @@ def load_celeba(root: str | Path | None = None, preprocessing: str = "crop148",
                             f"{ATTRIBUTE_FILE} in the same order: regenerate the synthetic set")
         factors = factors.iloc[rows].reset_index(drop=True)
     return CelebADataset(folder, preprocessing, split, files[rows], names, attributes[rows],
-                         rows, pixels, factors)
+                         partition[rows], rows, pixels, factors)

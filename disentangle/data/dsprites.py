@@ -274,7 +274,7 @@ def write_npz(path: Path, packed: np.ndarray) -> None:
     """Write images in the original npz layout (same keys, dtypes and shapes), streaming the
     unpacked images through the zip so memory stays small. Atomic: temp file, then rename."""
     path = Path(path)
-    temporary = path.with_name(path.name + ".partial")
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.partial")
     arrays = {"latents_classes": latents_classes(),
               "latents_values": np.stack([values[classes] for values, classes in
                                           zip(latent_values(), latents_classes().T)], axis=1),
@@ -294,7 +294,7 @@ def write_npz(path: Path, packed: np.ndarray) -> None:
 
 
 def _save_atomic(path: Path, array: np.ndarray) -> None:
-    temporary = path.with_name(path.name + ".partial.npy")
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.partial.npy")
     np.save(temporary, array)
     os.replace(temporary, path)
 
