@@ -284,42 +284,56 @@ class _Canvas:
         self.coverage = np.zeros((n, size, size), np.float32)
         self._pixels_per_unit = self.scale[:, None, None]
 
-    def region(self, x0, x1, y0, y1):
-        """Pixel slices covering the face-units box [x0, x1] x [y0, y1] in every image."""
+    def region(self, box, images=None):
+        """Pixel slices covering the face-units ``box`` (x0, x1, y0, y1) in every image (or
+        in the ``images`` listed)."""
+        x0, x1, y0, y1 = box
         corners = np.array([[x0, y0], [x0, y1], [x1, y0], [x1, y1]], dtype=float)
-        px = self.cx[:, None] + self.scale[:, None] * (
-            corners[:, 0] * self.cos[:, None] - corners[:, 1] * self.sin[:, None])
-        py = self.cy[:, None] + self.scale[:, None] * (
-            corners[:, 0] * self.sin[:, None] + corners[:, 1] * self.cos[:, None])
+        pick = slice(None) if images is None else images
+        cx, cy, scale = self.cx[pick, None], self.cy[pick, None], self.scale[pick, None]
+        cos, sin = self.cos[pick, None], self.sin[pick, None]
+        px = cx + scale * (corners[:, 0] * cos - corners[:, 1] * sin)
+        py = cy + scale * (corners[:, 0] * sin + corners[:, 1] * cos)
         size = IMAGE_SIZE
         rows = slice(max(0, int(py.min()) - 2), min(size, int(np.ceil(py.max())) + 2))
         cols = slice(max(0, int(px.min()) - 2), min(size, int(np.ceil(px.max())) + 2))
         return rows, cols
 
-    def coordinates(self, box):
-        rows, cols = self.region(*box)
-        return self.x[:, rows, cols], self.y[:, rows, cols], (rows, cols)
+    def coordinates(self, box, images=None):
+        """Face coordinates (x, y) of the pixels around ``box`` in every image (or in the
+        ``images`` listed, for parts only some faces have), and where to ``paint`` them."""
+        rows, cols = self.region(box, images)
+        if images is None:
+            return self.x[:, rows, cols], self.y[:, rows, cols], (None, rows, cols)
+        return self.x[images, rows, cols], self.y[images, rows, cols], (images, rows, cols)
 
     def paint(self, distance, colour, where, opacity=None, softness=1.0, silhouette=False):
-        """Composite ``colour`` ((N, 3) or (N, 3, h, w)) inside ``distance`` < 0, anti-aliased
-        over ``softness`` pixels, with per-image ``opacity`` (0 switches the shape off).
-        Silhouette shapes (hair, head, body, hat) mark where the light falls."""
-        rows, cols = where
-        alpha = distance * (self._pixels_per_unit * np.float32(-1 / softness))
+        """Composite ``colour`` ((3,), (N, 3) or (N, 3, h, w)) inside ``distance`` < 0,
+        anti-aliased over ``softness`` pixels, with per-image ``opacity``. Silhouette shapes
+        (hair, head, body, hat) mark where the light falls."""
+        images, rows, cols = where
+        pixels_per_unit = self._pixels_per_unit if images is None else (
+            self._pixels_per_unit[images])
+        alpha = distance * (pixels_per_unit * np.float32(-1 / softness))
         alpha += np.float32(0.5)
         np.clip(alpha, 0, 1, out=alpha)
         if opacity is not None:
             alpha *= np.asarray(opacity, np.float32)[:, None, None]
         colour = np.asarray(colour, np.float32)
-        if colour.ndim < 4:  # one colour for all images (3,), or one per image (N, 3)
+        if colour.ndim < 4:
             colour = colour.reshape(-1, 3, 1, 1)
-        target = self.image[:, :, rows, cols]
+        pick = slice(None) if images is None else images
+        target = self.image[pick, :, rows, cols]  # a view, or a copy written back below
         change = colour - target
         change *= alpha[:, None]
         target += change
+        if images is not None:
+            self.image[images, :, rows, cols] = target
         if silhouette:
-            covered = self.coverage[:, rows, cols]
+            covered = self.coverage[pick, rows, cols]
             covered += alpha * (1 - covered)
+            if images is not None:
+                self.coverage[images, rows, cols] = covered
 
 
 def render_faces(attributes: np.ndarray, nuisance: np.ndarray) -> np.ndarray:
@@ -348,7 +362,7 @@ def render_faces(attributes: np.ndarray, nuisance: np.ndarray) -> np.ndarray:
 
     # Hair behind the head: short (male) or down to the shoulders (female); bald keeps the sides.
     x, y, where = canvas.coordinates((-1.3, 1.3, -1.4, 2.2))
-    short = _ellipse(x, y, 0, -0.12, 0.8, 0.98)
+    short = np.maximum(_ellipse(x, y, 0, -0.12, 0.8, 0.98), y - 0.12)
     long = np.maximum(np.minimum(_ellipse(x, y, 0, -0.14, 0.96, 1.1),
                                  _ellipse(x, y, 0, 0.7, 1.0, 1.0)), y - 1.45)
     back = np.where(m(male) > 0, short, long)
@@ -360,11 +374,12 @@ def render_faces(attributes: np.ndarray, nuisance: np.ndarray) -> np.ndarray:
     x, y, where = canvas.coordinates((-2.2, 2.2, 0.4, 3.4))
     canvas.paint(_ellipse(x, y, 0, 2.3, 1.8, 1.0), _CLOTHES, where, silhouette=True)
     neck_shade = c(skin) * (0.78 + 0.1 * np.clip(1.4 - y, 0, 1))[:, None]
-    canvas.paint(_box(x, y, -0.32, 0.32, 0.4, 1.6), neck_shade, where, silhouette=True)
+    neck = _box(x / m(0.88 + 0.22 * male), y, -0.32, 0.32, 0.4, 1.6)
+    canvas.paint(neck, neck_shade, where, silhouette=True)
 
     # Ears, then the head (a jaw that narrows more for women), shaded towards its rim.
-    x, y, where = canvas.coordinates((-1.0, 1.0, -0.35, 0.4))
     for side in (-1, 1):
+        x, y, where = canvas.coordinates((side * 0.6, side * 0.88, -0.2, 0.24))
         canvas.paint(_ellipse(x, y, side * 0.74, 0.02, 0.12, 0.2), skin * 0.88, where,
                      silhouette=True)
         canvas.paint(_ellipse(x, y, side * 0.76, 0.02, 0.055, 0.11), skin * 0.7, where)
@@ -375,20 +390,23 @@ def render_faces(attributes: np.ndarray, nuisance: np.ndarray) -> np.ndarray:
     canvas.paint(head, c(skin) * (1.04 - 0.16 * rim * rim)[:, None], where, silhouette=True)
 
     # Make-up (eye shadow, blush) and the cheeks a smile raises, under the eyes.
-    x, y, where = canvas.coordinates((-0.65, 0.65, -0.3, 0.4))
+    makeup = np.flatnonzero(a["Heavy_Makeup"])
     for side in (-1, 1):
-        canvas.paint(_ellipse(x, y, side * 0.3, -0.13, 0.17, 0.08), _EYESHADOW, where,
-                     opacity=0.6 * a["Heavy_Makeup"], softness=2)
-        canvas.paint(_ellipse(x, y, side * 0.42, 0.26, 0.14, 0.09), _BLUSH, where,
-                     opacity=0.5 * a["Heavy_Makeup"], softness=3)
+        if len(makeup):
+            x, y, where = canvas.coordinates((side * 0.1, side * 0.6, -0.25, 0.4), makeup)
+            canvas.paint(_ellipse(x, y, side * 0.3, -0.13, 0.17, 0.08), _EYESHADOW, where,
+                         opacity=np.full(len(makeup), 0.6), softness=2)
+            canvas.paint(_ellipse(x, y, side * 0.42, 0.26, 0.14, 0.09), _BLUSH, where,
+                         opacity=np.full(len(makeup), 0.5), softness=3)
+        x, y, where = canvas.coordinates((side * 0.18, side * 0.58, 0.05, 0.35))
         canvas.paint(_ellipse(x, y, side * 0.38, 0.2, 0.15, 0.1), np.minimum(skin * 1.12, 1),
                      where, opacity=0.6 * smiling, softness=3)
 
     # Eyes: white, iris, pupil and an upper lid line that make-up thickens.
-    x, y, where = canvas.coordinates((-0.55, 0.55, -0.25, 0.1))
     eye_height = m(0.078 - 0.045 * a["Narrow_Eyes"])
     liner = m(0.014 + 0.02 * a["Heavy_Makeup"])
     for side in (-1, 1):
+        x, y, where = canvas.coordinates((side * 0.14, side * 0.46, -0.2, 0.04))
         eye = _ellipse(x, y, side * 0.3, -0.08, 0.135, eye_height)
         canvas.paint(eye, _EYE_WHITE, where)
         canvas.paint(np.maximum(_ellipse(x, y, side * 0.3, -0.08, 0.068, 0.068), eye), _IRIS,
@@ -415,8 +433,10 @@ def render_faces(attributes: np.ndarray, nuisance: np.ndarray) -> np.ndarray:
                               0.03 * grow, 0.018 * grow), skin * 0.4, where)
 
     # Mustache above the mouth.
-    x, y, where = canvas.coordinates((-0.4, 0.4, 0.25, 0.55))
-    canvas.paint(_band(x, y, 0, 0.42, 0.27, -0.04, 0.045), brows, where, opacity=a["Mustache"])
+    mustache = np.flatnonzero(a["Mustache"])
+    if len(mustache):
+        x, y, where = canvas.coordinates((-0.32, 0.32, 0.3, 0.5), mustache)
+        canvas.paint(_band(x, y, 0, 0.42, 0.27, -0.04, 0.045), brows[mustache], where)
 
     # Mouth: lips around a centre line whose corners rise when smiling; an open mouth parts the
     # lips around a dark inside with teeth.
@@ -436,9 +456,11 @@ def render_faces(attributes: np.ndarray, nuisance: np.ndarray) -> np.ndarray:
     canvas.paint(teeth, _EYE_WHITE, where, opacity=a["Mouth_Slightly_Open"])
 
     # Goatee on the chin.
-    x, y, where = canvas.coordinates((-0.3, 0.3, 0.55, 1.05))
-    goatee = np.minimum(_ellipse(x, y, 0, 0.84, 0.15, 0.13), _box(x, y, -0.06, 0.06, 0.6, 0.8))
-    canvas.paint(goatee, brows, where, opacity=a["Goatee"])
+    goatee = np.flatnonzero(a["Goatee"])
+    if len(goatee):
+        x, y, where = canvas.coordinates((-0.2, 0.2, 0.58, 1.0), goatee)
+        shape = np.minimum(_ellipse(x, y, 0, 0.84, 0.15, 0.13), _box(x, y, -0.06, 0.06, 0.6, 0.8))
+        canvas.paint(shape, brows[goatee], where)
 
     # Hair over the forehead: a cap above the hairline (a lower, jagged one with bangs); bald
     # heads keep only the fringe.
@@ -453,23 +475,25 @@ def render_faces(attributes: np.ndarray, nuisance: np.ndarray) -> np.ndarray:
     canvas.paint(cap, c(hair) * strands[:, None], where, silhouette=True)
 
     # Hat: a crown with a band over the top of the head, and a brim.
-    x, y, where = canvas.coordinates((-1.35, 1.35, -1.5, -0.3))
-    hat = a["Wearing_Hat"]
-    crown = np.maximum(_ellipse(x, y, 0, -0.62, 0.86, 0.72), y + 0.48)
-    canvas.paint(crown, _HAT, where, opacity=hat, silhouette=True)
-    canvas.paint(np.maximum(crown, np.abs(y + 0.6) - 0.05), _HAT * 0.55, where, opacity=hat)
-    canvas.paint(_ellipse(x, y, 0, -0.47, 1.18, 0.11), _HAT * 0.8, where, opacity=hat,
-                 silhouette=True)
+    hat = np.flatnonzero(a["Wearing_Hat"])
+    if len(hat):
+        x, y, where = canvas.coordinates((-1.2, 1.2, -1.36, -0.34), hat)
+        crown = np.maximum(_ellipse(x, y, 0, -0.62, 0.86, 0.72), y + 0.48)
+        canvas.paint(crown, _HAT, where, silhouette=True)
+        canvas.paint(np.maximum(crown, np.abs(y + 0.6) - 0.05), _HAT * 0.55, where)
+        canvas.paint(_ellipse(x, y, 0, -0.47, 1.18, 0.11), _HAT * 0.8, where, silhouette=True)
 
     # Eyeglasses: tinted lenses, frames, bridge and temples.
-    x, y, where = canvas.coordinates((-0.85, 0.85, -0.3, 0.12))
-    glasses = a["Eyeglasses"]
-    for side in (-1, 1):
-        lens = _ellipse(x, y, side * 0.3, -0.07, 0.2, 0.15)
-        canvas.paint(lens, _LENS, where, opacity=0.25 * glasses)
-        canvas.paint(np.abs(lens) - 0.025, _FRAME, where, opacity=glasses)
-        canvas.paint(_box(side * x, y, 0.5, 0.76, -0.12, -0.08), _FRAME, where, opacity=glasses)
-    canvas.paint(_band(x, y, 0, -0.08, 0.11, 0.02, 0.022), _FRAME, where, opacity=glasses)
+    glasses = np.flatnonzero(a["Eyeglasses"])
+    if len(glasses):
+        for side in (-1, 1):
+            x, y, where = canvas.coordinates((side * 0.08, side * 0.78, -0.24, 0.1), glasses)
+            lens = _ellipse(x, y, side * 0.3, -0.07, 0.2, 0.15)
+            canvas.paint(lens, _LENS, where, opacity=np.full(len(glasses), 0.25))
+            canvas.paint(np.abs(lens) - 0.025, _FRAME, where)
+            canvas.paint(_box(side * x, y, 0.5, 0.76, -0.12, -0.08), _FRAME, where)
+        x, y, where = canvas.coordinates((-0.12, 0.12, -0.14, -0.06), glasses)
+        canvas.paint(_band(x, y, 0, -0.08, 0.11, 0.02, 0.022), _FRAME, where)
 
     # Light from one side over everything but the backdrop.
     light = 1 + 0.22 * m(f["lighting"]) * np.clip(canvas.x, -1.5, 1.5)
