@@ -17,6 +17,8 @@ COMMAND_MODULES = [
     "study.commands.data",
     "study.commands.evaluate",
     "study.commands.metrics",
+    "study.commands.evaluate",
+    "study.commands.metrics",
     "study.commands.pretrained",
     "study.commands.sweep",
 ]
