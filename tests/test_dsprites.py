@@ -76,7 +76,7 @@ def test_rendered_sprites_match_real_dsprites(dsprites):
     """For each real tile, the best rendered image among those of similar centroid and area."""
     if not REFERENCE.is_file():
         pytest.skip("../shared/reference is absent")
-    real = load_image_grid(REFERENCE)[:, 0] > 0.5
+    real = load_image_grid(REFERENCE, channels=1)[:, 0] > 0.5
     rows, cols = np.mgrid[:64, :64]
     weights = np.stack([np.ones(4096), rows.ravel(), cols.ravel()], 1).astype(np.float32)
     stats = np.concatenate([np.unpackbits(dsprites.packed[s:s + 65536], axis=1) @ weights
@@ -165,7 +165,7 @@ def test_sprite_block_layout_puts_posy_fastest():
 
 def test_cli_writes_a_sample_grid(dsprites, tmp_path, capsys):
     assert main(["data", "dsprites", "--out", str(tmp_path)]) == 0
-    grid = load_image_grid(tmp_path / "dsprites_samples.png")
+    grid = load_image_grid(tmp_path / "dsprites_samples.png", channels=1)
     assert grid.shape == (100, 1, 64, 64) and grid.max() == 1.0
     assert "737,280 images" in capsys.readouterr().out
 
@@ -176,3 +176,28 @@ def test_cli_rejects_a_bad_npz_with_one_line(tmp_path, capsys):
     error = capsys.readouterr().err.strip()
     assert error.startswith("vae-study: error:") and "\n" not in error and "nope.npz" in error
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name", ["VAE_dsprites", "betaH_dsprites", "factor_dsprites",
+                                  "btcvae_dsprites"])
+def test_pretrained_models_reconstruct_rendered_images_as_well_as_real_ones(dsprites, name):
+    """Models trained on the real dSprites see our rendering as the same data."""
+    import torch
+
+    from disentangle.models import load_model
+
+    folder = REFERENCE.parents[1] / "pretrained" / "disentangling-vae" / name
+    if not folder.is_dir() or not REFERENCE.is_file():
+        pytest.skip("../shared is absent")
+    model = load_model(folder)
+
+    def loss(images):
+        images = torch.from_numpy(images)
+        with torch.no_grad():
+            recon = model.decode(model.encode(images)[0]).clamp(1e-6, 1 - 1e-6)
+        return torch.nn.functional.binary_cross_entropy(recon, images, reduction="none").sum(
+            (1, 2, 3)).mean().item()
+
+    real = loss(load_image_grid(REFERENCE, channels=1))
+    rendered = loss(dsprites.sample(100, np.random.RandomState(0))[1])
+    assert rendered < 1.25 * real and real < 1.25 * rendered, (real, rendered)

@@ -28,14 +28,17 @@ def save_image_grid(images, path: str | Path, nrow: int = 10, padding: int = 2) 
     return path
 
 
-def load_image_grid(path: str | Path, tile: int = 64, padding: int = 2) -> np.ndarray:
-    """Split a grid PNG (as written by ``save_image_grid``) back into float (N, C, tile, tile)."""
+def load_image_grid(path: str | Path, channels: int = 3, tile: int = 64,
+                    padding: int = 2) -> np.ndarray:
+    """Split a grid PNG (as written by ``save_image_grid``, or the reference samples) back into
+    float (N, channels, tile, tile); ``channels=1`` converts to grey (dSprites)."""
     from PIL import Image
 
-    array = np.asarray(Image.open(path))
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3, got {channels}")
+    array = np.asarray(Image.open(path).convert("L" if channels == 1 else "RGB"))
     if array.ndim == 2:
         array = array[..., None]
-    array = array[..., :3]
     step = tile + padding
     rows, cols = (array.shape[0] - padding) // step, (array.shape[1] - padding) // step
     tiles = [array[padding + step * i: padding + step * i + tile,
