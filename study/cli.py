@@ -17,8 +17,6 @@ COMMAND_MODULES = [
     "study.commands.data",
     "study.commands.evaluate",
     "study.commands.metrics",
-    "study.commands.evaluate",
-    "study.commands.metrics",
     "study.commands.pretrained",
     "study.commands.sweep",
 ]
