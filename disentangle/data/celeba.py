@@ -225,8 +225,9 @@ def build_cache(folder: Path, files, preprocessing: str, path: Path,
     present = set(os.listdir(images))
     missing = [name for name in files if name not in present]
     if missing:
-        raise UserError(f"{len(missing)} images listed in {ATTRIBUTE_FILE} are missing from "
-                        f"{images} (first: {missing[0]}): extract img_align_celeba completely")
+        raise UserError(f"{len(missing)} of the {len(files)} images listed in {ATTRIBUTE_FILE} "
+                        f"are missing from {images} (first: {missing[0]}): extract "
+                        "img_align_celeba completely")
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f"{path.stem}.partial-{os.getpid()}.npy")
     tasks = [([str(images / name) for name in files[i:i + _CHUNK]], preprocessing)

@@ -355,14 +355,16 @@ def render_faces(attributes: np.ndarray, nuisance: np.ndarray) -> np.ndarray:
                              for h in f["background_hue"]])
     skin = _mix(_ramp(_SKIN, f["skin_tone"]), _PALE, 0.7 * a["Pale_Skin"])
     hair = _ramp(_HAIR, f["hair_tone"])
-    hair = _mix(hair, _BLOND, 0.85 * a["Blond_Hair"])
-    hair = _mix(hair, hair * 0.2 + 0.03, a["Black_Hair"])
+    blond, black = a["Blond_Hair"], a["Black_Hair"]
+    hair = _mix(hair, _BLOND, 0.85 * blond)
+    hair = _mix(hair, hair * 0.2 + 0.03, black * (1 - blond))  # both: a dark blond
+    hair = hair * (1 - 0.5 * black * blond)[:, None]
     brows = hair * 0.55 + 0.02
     canvas = _Canvas(f, background)
 
     # Hair behind the head: short (male) or down to the shoulders (female); bald keeps the sides.
     x, y, where = canvas.coordinates((-1.3, 1.3, -1.4, 2.2))
-    short = np.maximum(_ellipse(x, y, 0, -0.12, 0.8, 0.98), y - 0.12)
+    short = np.maximum(_ellipse(x, y, 0, -0.12, 0.84, 0.98), y - 0.12)
     long = np.maximum(np.minimum(_ellipse(x, y, 0, -0.14, 0.96, 1.1),
                                  _ellipse(x, y, 0, 0.7, 1.0, 1.0)), y - 1.45)
     back = np.where(m(male) > 0, short, long)
@@ -399,8 +401,8 @@ def render_faces(attributes: np.ndarray, nuisance: np.ndarray) -> np.ndarray:
             canvas.paint(_ellipse(x, y, side * 0.42, 0.26, 0.14, 0.09), _BLUSH, where,
                          opacity=np.full(len(makeup), 0.5), softness=3)
         x, y, where = canvas.coordinates((side * 0.18, side * 0.58, 0.05, 0.35))
-        canvas.paint(_ellipse(x, y, side * 0.38, 0.2, 0.15, 0.1), np.minimum(skin * 1.12, 1),
-                     where, opacity=0.6 * smiling, softness=3)
+        canvas.paint(_ellipse(x, y, side * 0.38, 0.2, 0.15, 0.1), np.minimum(skin * 1.15, 1),
+                     where, opacity=0.7 * smiling, softness=3)
 
     # Eyes: white, iris, pupil and an upper lid line that make-up thickens.
     eye_height = m(0.078 - 0.045 * a["Narrow_Eyes"])
@@ -422,27 +424,21 @@ def render_faces(attributes: np.ndarray, nuisance: np.ndarray) -> np.ndarray:
                      brows, where)
 
     # Nose: a shaded side, a tip and two nostrils; Big_Nose makes it longer and wider.
-    x, y, where = canvas.coordinates((-0.25, 0.25, -0.1, 0.42))
-    grow = m(1 + 0.45 * a["Big_Nose"])
+    x, y, where = canvas.coordinates((-0.25, 0.25, -0.2, 0.42))
+    grow = m(1 + 0.6 * a["Big_Nose"])
     canvas.paint(_band(y, x, 0.1, 0.07 * grow, 0.15 * grow, 0.0, 0.025 * grow), skin * 0.8,
                  where, softness=2)
     canvas.paint(_ellipse(x, y, 0, 0.22 + 0.05 * (grow - 1), 0.075 * grow, 0.055 * grow),
-                 skin * 0.9, where, softness=1.5)
+                 skin * 0.86, where, softness=1.5)
     for side in (-1, 1):
         canvas.paint(_ellipse(x, y, side * 0.055 * grow, 0.27 + 0.06 * (grow - 1),
                               0.03 * grow, 0.018 * grow), skin * 0.4, where)
-
-    # Mustache above the mouth.
-    mustache = np.flatnonzero(a["Mustache"])
-    if len(mustache):
-        x, y, where = canvas.coordinates((-0.32, 0.32, 0.3, 0.5), mustache)
-        canvas.paint(_band(x, y, 0, 0.42, 0.27, -0.04, 0.045), brows[mustache], where)
 
     # Mouth: lips around a centre line whose corners rise when smiling; an open mouth parts the
     # lips around a dark inside with teeth.
     x, y, where = canvas.coordinates((-0.42, 0.42, 0.3, 0.75))
     half_width = m(0.2 + 0.07 * smiling)
-    bend = m(0.09 * smiling - 0.01)
+    bend = m(0.11 * smiling - 0.01)
     centre = 0.52 + m(0.04 * smiling)
     opening = m(0.06 * a["Mouth_Slightly_Open"])
     lips = _mix(skin * _LIP_TINT, _LIPSTICK, a["Wearing_Lipstick"])
@@ -454,6 +450,12 @@ def render_faces(attributes: np.ndarray, nuisance: np.ndarray) -> np.ndarray:
     teeth = np.maximum(_band(x, y, 0, centre - opening * 0.45, half_width * 0.7, bend,
                              opening * 0.5), inside)
     canvas.paint(teeth, _EYE_WHITE, where, opacity=a["Mouth_Slightly_Open"])
+
+    # Mustache above the mouth.
+    mustache = np.flatnonzero(a["Mustache"])
+    if len(mustache):
+        x, y, where = canvas.coordinates((-0.32, 0.32, 0.3, 0.5), mustache)
+        canvas.paint(_band(x, y, 0, 0.42, 0.27, -0.04, 0.045), brows[mustache], where)
 
     # Goatee on the chin.
     goatee = np.flatnonzero(a["Goatee"])

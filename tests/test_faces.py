@@ -1,0 +1,223 @@
+"""Synthetic faces: the joint distribution, what each attribute draws, the ground-truth
+interface, and the CelebA-layout files read back through the one CelebA loader."""
+
+import numpy as np
+import pytest
+
+from disentangle.data import faces, get_dataset
+from disentangle.data.celeba import load_celeba
+from disentangle.data.faces import (
+    ATTRIBUTES, CELEBA_ATTRIBUTES, JOINT_DISTRIBUTION, NUISANCE_FIXED, NUISANCES, FacesDataset,
+    attribute_marginals, render_faces, sample_attributes, write_faces)
+from disentangle.errors import UserError
+
+
+def column(name):
+    return ATTRIBUTES.index(name)
+
+
+@pytest.fixture(scope="module")
+def attributes():
+    return sample_attributes(60_000, np.random.RandomState(0))
+
+
+def within_sampling_error(observed, expected, count, sigmas=4.5):
+    return abs(observed - expected) <= sigmas * np.sqrt(expected * (1 - expected) / count) + 1e-9
+
+
+def test_marginal_frequencies_match_the_documented_joint_distribution(attributes):
+    expected = attribute_marginals()
+    assert abs(expected["Male"] - 0.42) < 1e-9 and abs(expected["Wearing_Hat"] - 0.05) < 1e-9
+    for name in ATTRIBUTES:
+        observed = attributes[:, column(name)].mean()
+        assert within_sampling_error(observed, expected[name], len(attributes)), name
+
+
+def test_every_conditional_probability_holds_within_sampling_error(attributes):
+    for name, parents, table in JOINT_DISTRIBUTION:
+        for key, p in table.items():
+            rows = np.ones(len(attributes), bool)
+            for parent, value in zip(parents, key):
+                rows &= attributes[:, column(parent)] == value
+            if rows.sum() < 200:  # e.g. bald women: too few to test
+                continue
+            observed = attributes[rows, column(name)].mean()
+            assert within_sampling_error(observed, p, rows.sum()), (name, parents, key)
+
+
+def test_celeba_like_correlations(attributes):
+    def p(name, given, value):
+        rows = attributes[:, column(given)] == value
+        return attributes[rows, column(name)].mean()
+
+    assert p("Heavy_Makeup", "Male", 1) < 0.03 < 0.6 < p("Heavy_Makeup", "Male", 0)
+    assert p("Mouth_Slightly_Open", "Smiling", 1) > p("Mouth_Slightly_Open", "Smiling", 0) + 0.4
+    assert p("Bald", "Male", 1) > 20 * p("Bald", "Male", 0)
+    assert p("Goatee", "Male", 0) == 0 and p("Mustache", "Male", 0) == 0
+    blond_and_black = attributes[:, column("Blond_Hair")] & attributes[:, column("Black_Hair")]
+    assert not blond_and_black.any()
+
+
+def test_a_seed_makes_the_attributes_exact():
+    first = sample_attributes(500, np.random.RandomState(7))
+    assert np.array_equal(first, sample_attributes(500, np.random.RandomState(7)))
+    assert not np.array_equal(first, sample_attributes(500, np.random.RandomState(8)))
+
+
+# Pixel boxes (rows, columns; inclusive) of the face parts for the centred, upright face of
+# NUISANCE_FIXED: centre (32, 30), 18 pixels per face unit; eyes on row 29 at columns 27 and 37,
+# nose tip row 34, mouth row 39, chin row 48, hairline row 19, top of the head row 12.
+PARTS = {
+    "Eyeglasses": ((23, 33), (15, 49)),
+    "Narrow_Eyes": ((24, 32), (21, 43)),
+    "Heavy_Makeup": ((23, 38), (18, 46)),
+    "Big_Nose": ((25, 38), (26, 38)),
+    "Smiling": ((31, 44), (20, 44)),
+    "Mouth_Slightly_Open": ((34, 44), (24, 40)),
+    "Wearing_Lipstick": ((34, 44), (24, 40)),
+    "Mustache": ((34, 41), (23, 41)),
+    "Goatee": ((38, 50), (25, 39)),
+    "Bangs": ((16, 29), (13, 51)),
+    "Wearing_Hat": ((0, 25), (0, 63)),
+    "Bald": ((0, 29), (10, 54)),
+}
+
+
+def render_toggled(name, base=None):
+    """The face of NUISANCE_FIXED with attribute ``name`` off and on."""
+    rows = np.zeros((2, len(ATTRIBUTES)), np.uint8) if base is None else np.stack([base, base])
+    rows[0, column(name)], rows[1, column(name)] = 0, 1
+    nuisance = np.tile([NUISANCE_FIXED[n] for n in NUISANCES], (2, 1))
+    off, on = render_faces(rows, nuisance)
+    return off, on, np.abs(on - off).max(axis=0) > 0.05
+
+
+@pytest.mark.parametrize("name", sorted(PARTS))
+def test_each_attribute_changes_the_pixels_of_its_part(name):
+    _, _, changed = render_toggled(name)
+    (r0, r1), (c0, c1) = PARTS[name]
+    inside = changed[r0:r1 + 1, c0:c1 + 1].sum()
+    assert changed.sum() >= 10, f"{name} barely changes the face"
+    assert inside == changed.sum(), f"{name} changes pixels outside its part"
+
+
+def test_hair_colours_change_the_hair_and_not_the_lower_face():
+    for name, brighter in (("Blond_Hair", True), ("Black_Hair", False)):
+        off, on, changed = render_toggled(name)
+        assert changed.sum() > 300
+        assert not changed[31:43, 26:39].any()  # nose and mouth keep their pixels
+        hair = (slice(None), slice(9, 13), slice(28, 37))  # top of the head
+        assert (on[hair].mean() > off[hair].mean() + 0.2) == brighter
+        assert (on[hair].mean() < off[hair].mean() - 0.2) != brighter
+
+
+def test_pale_skin_lightens_the_skin_only():
+    off, on, changed = render_toggled("Pale_Skin")
+    cheek = (slice(None), slice(32, 36), slice(22, 26))
+    assert on[cheek].mean() > off[cheek].mean() + 0.08
+    assert not changed[:8].any() and not changed[8:13, 28:37].any()  # backdrop, hair on top
+
+
+def test_male_shortens_the_hair_and_broadens_the_jaw():
+    off, on, changed = render_toggled("Male")
+    assert changed[44:57, 6:20].sum() > 30 and changed[44:57, 44:58].sum() > 30  # long hair
+    assert not changed[:6].any()  # the backdrop above the head
+
+
+def test_every_attribute_changes_every_face_of_the_ground_truth_data():
+    dataset = FacesDataset()
+    random_state = np.random.RandomState(1)
+    factors = dataset.sample_factors(32, random_state)
+    for index in range(len(ATTRIBUTES)):
+        off, on = factors.copy(), factors.copy()
+        off[:, index], on[:, index] = 0, 1
+        difference = np.abs(dataset.sample_observations_from_factors(on, random_state)
+                            - dataset.sample_observations_from_factors(off, random_state))
+        assert ((difference.max(axis=1) > 0.05).sum(axis=(1, 2)) >= 3).all(), ATTRIBUTES[index]
+
+
+def test_ground_truth_interface():
+    dataset = get_dataset("faces")
+    assert dataset.factor_names == ATTRIBUTES + NUISANCES
+    assert dataset.factors_num_values == (2,) * 16 + (5, 5, 4, 5, 4, 4, 6, 5)
+    assert len(dataset) == 2 ** 16 * 5 * 5 * 4 * 5 * 4 * 4 * 6 * 5
+    random_state = np.random.RandomState(0)
+    factors, images = dataset.sample(10, random_state)
+    assert images.shape == (10, 3, 64, 64) and images.dtype == np.float32
+    assert 0 <= images.min() and images.max() <= 1
+    indices = dataset.factors_to_index(factors)
+    assert np.array_equal(dataset.index_to_factors(indices), factors)
+    assert np.array_equal(dataset.images(indices), images)  # one image per combination
+    # The nuisance factors move the face: position_x shifts it sideways.
+    moved = factors[:1].copy()
+    moved[0, len(ATTRIBUTES)] = (moved[0, len(ATTRIBUTES)] + 2) % 5
+    assert not np.array_equal(dataset.sample_observations_from_factors(moved, random_state),
+                              images[:1])
+    fixed = get_dataset("faces", vary_nuisance=False)
+    assert fixed.factor_names == ATTRIBUTES and len(fixed) == 2 ** 16
+    assert fixed.describe()["vary_nuisance"] is False
+
+
+def test_written_layout_round_trips_through_the_celeba_loader(tmp_path):
+    folder = write_faces(tmp_path, num=50, seed=3, workers=1)
+    assert folder == tmp_path / "celeba"
+    lines = (folder / "list_attr_celeba.txt").read_text().splitlines()
+    assert lines[0] == "50" and lines[1].split() == list(CELEBA_ATTRIBUTES)
+    assert lines[2].startswith("000001.jpg ") and len(lines[2].split()) == 41
+    assert (folder / "list_eval_partition.txt").read_text().splitlines()[-1] == "000050.jpg 2"
+
+    expected = sample_attributes(50, np.random.RandomState(3))  # the seed makes it exact
+    data = load_celeba(tmp_path, preprocessing="resize", split="all", cache_dir=tmp_path / "c")
+    assert data.attributes.shape == (50, 40) and data.attribute_names == CELEBA_ATTRIBUTES
+    for name in ATTRIBUTES:
+        assert np.array_equal(data.attributes[:, CELEBA_ATTRIBUTES.index(name)],
+                              expected[:, column(name)])
+    no_beard = data.attributes[:, CELEBA_ATTRIBUTES.index("No_Beard")]
+    assert np.array_equal(no_beard, 1 - (expected[:, column("Goatee")]
+                                         | expected[:, column("Mustache")]))
+    unmodelled = [i for i, n in enumerate(CELEBA_ATTRIBUTES)
+                  if n not in ATTRIBUTES and n not in ("No_Beard", "Brown_Hair")]
+    assert len(unmodelled) == 22 and not data.attributes[:, unmodelled].any()
+    assert np.bincount(data.partition).tolist() == [40, 5, 5]
+
+    # The images are the rendered faces (up to JPEG loss), and factors.csv their ground truth.
+    factors = data.factors
+    rendered = render_faces(factors[list(ATTRIBUTES)].to_numpy(),
+                            factors[list(NUISANCES)].to_numpy())
+    assert np.abs(data.images(np.arange(50)) - rendered).mean() < 0.03
+    assert np.array_equal(factors[list(ATTRIBUTES)].to_numpy(), expected)
+
+    test = get_dataset("celeba", root=tmp_path / "celeba", split="test",
+                       preprocessing="crop148", cache_dir=tmp_path / "c")
+    assert len(test) == 5 and list(test.files) == [f"{i:06d}.jpg" for i in range(46, 51)]
+    assert np.abs(test.images(np.arange(5)) - rendered[45:]).mean() < 0.03  # crop148: as is
+
+
+def test_writing_is_exact_kept_and_replaced_only_when_it_should(tmp_path, monkeypatch):
+    monkeypatch.setattr(faces, "_CHUNK", 5)  # three tasks for two worker processes
+    first = write_faces(tmp_path / "a", num=12, seed=5, workers=2)
+    second = write_faces(tmp_path / "b", num=12, seed=5, workers=1)
+    for name in ("list_attr_celeba.txt", "factors.csv", "img_align_celeba/000007.jpg"):
+        assert (first / name).read_bytes() == (second / name).read_bytes()
+    stamp = (first / "factors.csv").stat().st_mtime_ns
+    assert write_faces(tmp_path / "a", num=12, seed=5) == first  # same settings: kept
+    assert (first / "factors.csv").stat().st_mtime_ns == stamp
+    write_faces(tmp_path / "a", num=8, seed=5, workers=1)  # other settings: replaced
+    assert len(list((first / "img_align_celeba").iterdir())) == 8
+    assert [p.name for p in (tmp_path / "a").iterdir()] == ["celeba"]  # no leftovers
+
+    (tmp_path / "real" / "celeba").mkdir(parents=True)  # a folder it did not write
+    with pytest.raises(UserError, match="not written by this generator"):
+        write_faces(tmp_path / "real", num=4)
+
+
+def test_command_writes_dataset_grid_and_frequency_table(tmp_path, capsys):
+    from study.cli import main
+
+    assert main(["data", "faces", "--out", str(tmp_path), "--num", "30", "--seed", "2"]) == 0
+    assert (tmp_path / "celeba" / "img_align_celeba" / "000030.jpg").is_file()
+    assert (tmp_path / "faces_samples.png").is_file()
+    table = (tmp_path / "attribute_frequencies.csv").read_text().splitlines()
+    assert table[0] == "attribute,expected,observed" and len(table) == 1 + len(ATTRIBUTES)
+    assert str(tmp_path / "celeba") in capsys.readouterr().out
+    assert main(["data", "faces", "--out", str(tmp_path), "--num", "0"]) == 2
