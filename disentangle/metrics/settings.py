@@ -27,10 +27,12 @@ PRESETS = {
         "factor_vae": {"batch_size": 64, "num_train": 10_000, "num_eval": 5_000,
                        "num_variance_estimate": 10_000, "prune_threshold": 0.05},
     },
+    # About 60,000 draws (56,000 distinct images): ~6 s at the standard encoder's ~10,000
+    # images/s in fp32 on 2 cores. Accuracy on 100 evaluation points: +- 5 points (1 s.d.).
     "fast": {
-        "beta_vae": {"batch_size": 64, "num_train": 300, "num_eval": 200},
-        "factor_vae": {"batch_size": 64, "num_train": 300, "num_eval": 200,
-                       "num_variance_estimate": 5_000, "prune_threshold": 0.05},
+        "beta_vae": {"batch_size": 64, "num_train": 200, "num_eval": 100},
+        "factor_vae": {"batch_size": 64, "num_train": 200, "num_eval": 100,
+                       "num_variance_estimate": 2_000, "prune_threshold": 0.05},
     },
 }
 

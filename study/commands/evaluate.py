@@ -49,7 +49,38 @@ def register(commands) -> None:
         "--precision", choices=("auto", "bf16", "fp32"), default="auto",
         help="encoder arithmetic: auto (bf16 where the hardware has fast bf16), bf16 or fp32 "
              "(default: auto; scores agree within sampling noise)")
+    parser.add_argument(
+        "--set", dest="settings", action="append", default=[], metavar="NAME=VALUE",
+        help="override one metric setting of the preset, repeatable: beta_vae_batch_size, "
+             "beta_vae_num_train, beta_vae_num_eval, factor_vae_batch_size, "
+             "factor_vae_num_train, factor_vae_num_eval, factor_vae_num_variance_estimate, "
+             "factor_vae_prune_threshold, deduplicate (true/false), encode_batch_size; e.g. "
+             "--set factor_vae_prune_threshold=0.1 (default: none, the preset as it is)")
     parser.set_defaults(run=run)
+
+
+def parse_settings(items: list[str]) -> dict:
+    """``["name=value", ...]`` -> {name: int, float or bool}; bad items raise UserError."""
+    from disentangle.errors import UserError
+
+    settings = {}
+    for item in items:
+        name, separator, text = item.partition("=")
+        if not separator or not name:
+            raise UserError(f"--set {item!r}: write NAME=VALUE, e.g. beta_vae_num_train=1000")
+        lowered = text.strip().lower()
+        if lowered in ("true", "false"):
+            settings[name.strip()] = lowered == "true"
+            continue
+        try:
+            settings[name.strip()] = int(text)
+        except ValueError:
+            try:
+                settings[name.strip()] = float(text)
+            except ValueError:
+                raise UserError(f"--set {item!r}: the value must be a number, true or "
+                                "false") from None
+    return settings
 
 
 def run(args) -> int:
@@ -58,11 +89,16 @@ def run(args) -> int:
     from disentangle.data import get_dataset
     from disentangle.errors import UserError
     from disentangle.metrics import evaluate
+    from disentangle.metrics.settings import resolve_settings, split_overrides
     from disentangle.models import load_model
     from disentangle.representation import representation_function
 
     if args.out.suffix not in (".csv", ".json"):
         raise UserError(f"--out {args.out}: name a .csv or .json file")
+    settings = parse_settings(args.settings)
+    beta_settings, factor_settings = split_overrides(settings)  # fail before any loading
+    resolve_settings("beta_vae", args.preset, **beta_settings)
+    resolve_settings("factor_vae", args.preset, **factor_settings)
     models = [(path, load_model(path, device="cpu")) for path in args.checkpoints]
     data = get_dataset(args.dataset)
     rows, details = [], []
@@ -74,7 +110,7 @@ def run(args) -> int:
         represent = representation_function(model, device=args.device,
                                             precision=args.precision)
         scores = evaluate(data, represent, np.random.RandomState(args.seed),
-                          preset=args.preset, details=True)
+                          preset=args.preset, details=True, **settings)
         info = getattr(model, "info", {})
         rows.append({"checkpoint": str(path), "model": info.get("model", "?"),
                      "architecture": info.get("architecture", "?"), "preset": args.preset,
