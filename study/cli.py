@@ -14,6 +14,7 @@ import sys
 from disentangle.errors import UserError
 
 COMMAND_MODULES = [
+    "study.commands.analyze",
     "study.commands.data",
     "study.commands.evaluate",
     "study.commands.metrics",

@@ -1,0 +1,385 @@
+"""The papers' figures from a sweep's tables, as PNG and PDF (matplotlib, no display needed).
+
+Every function takes the tidy tables of ``analysis.results`` and a folder, and returns a
+``FigureFile`` (name, the PNG and PDF written, a caption) or None when the sweep lacks the
+numbers the figure needs. Figures are sized for a paper page (7 inches wide) with 8-9 pt text.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from scipy import stats
+
+from analysis.results import (MODEL_NAMES, MODEL_ORDER, SWEPT_PARAMETER, SYMBOLS, metric_columns,
+                              model_metrics, score_column)
+
+PAGE_WIDTH = 7.0  # inches, a two-column paper's text width
+STYLE = {"font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8, "legend.fontsize": 7,
+         "xtick.labelsize": 7, "ytick.labelsize": 7, "axes.spines.top": False,
+         "axes.spines.right": False}
+MODEL_COLORS = {"vae": "#555555", "beta_vae": "#1f77b4", "factor_vae": "#d62728"}
+MODEL_MARKERS = {"vae": "s", "beta_vae": "o", "factor_vae": "^"}
+MODEL_COLORMAPS = {"vae": "Greys", "beta_vae": "Blues", "factor_vae": "Reds"}
+LABELS = {
+    "reconstruction": "reconstruction error",
+    "kl": "KL(q(z|x) || p(z))",
+    "tc_mws": "total correlation (MWS estimate)",
+    "tc_discriminator": "total correlation (discriminator)",
+    "elbo": "ELBO",
+    "loss": "training loss",
+    "active_dims": "active latent dimensions",
+    "beta_vae_score": "BetaVAE score (fast)",
+    "factor_vae_score": "FactorVAE score (fast)",
+    "paper_beta_vae_score": "BetaVAE score (paper)",
+    "paper_factor_vae_score": "FactorVAE score (paper)",
+    "beta_vae_train_accuracy": "BetaVAE train accuracy",
+    "factor_vae_train_accuracy": "FactorVAE train accuracy",
+    "factor_vae_active_dims": "FactorVAE metric: active dims",
+    "discriminator_accuracy": "discriminator accuracy",
+    "discriminator_loss": "discriminator loss",
+}
+
+
+@dataclass
+class FigureFile:
+    """One written figure: its name, files and a one-sentence caption for the report."""
+
+    name: str
+    png: Path
+    pdf: Path
+    caption: str
+
+
+def label(column: str) -> str:
+    return LABELS.get(column, column.replace("_", " "))
+
+
+def model_kinds(table: pd.DataFrame) -> list[str]:
+    present = list(dict.fromkeys(table["model"]))
+    return [m for m in MODEL_ORDER if m in present] + [m for m in present if m not in MODEL_ORDER]
+
+
+def setting_short(row) -> str:
+    """β=4, γ=30 or VAE: the point labels of the trade-off plot."""
+    match = re.search(r"[βγ]=\S+", str(row["setting"]))
+    return match.group(0) if match else MODEL_NAMES.get(row["model"], row["model"])
+
+
+def new_figure(width: float, height: float) -> Figure:
+    import matplotlib
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    matplotlib.rcParams.update(STYLE)
+    figure = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def save(figure: Figure, folder: Path, name: str, caption: str) -> FigureFile:
+    folder.mkdir(parents=True, exist_ok=True)
+    png, pdf = folder / f"{name}.png", folder / f"{name}.pdf"
+    figure.savefig(png, dpi=200)
+    figure.savefig(pdf)
+    return FigureFile(name, png, pdf, caption)
+
+
+def setting_colors(table: pd.DataFrame, model: str) -> dict[str, tuple]:
+    """One shade per setting of a model kind, light to dark as its swept value grows."""
+    import matplotlib
+
+    settings = list(dict.fromkeys(table.loc[table["model"] == model, "setting"]))
+    colormap = matplotlib.colormaps[MODEL_COLORMAPS.get(model, "Greens")]
+    shades = np.linspace(0.45, 0.95, len(settings)) if len(settings) > 1 else [0.7]
+    return {setting: colormap(shade) for setting, shade in zip(settings, shades)}
+
+
+def per_setting(final: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Mean and std over seeds of ``columns`` per setting, in setting order."""
+    grouped = final.groupby("setting", sort=False)
+    table = grouped[["model", "value"]].first()
+    for column in columns:
+        table[f"{column}_mean"] = grouped[column].mean()
+        table[f"{column}_std"] = grouped[column].std().fillna(0.0)
+        table[f"{column}_n"] = grouped[column].count()
+    return table.reset_index()
+
+
+def place_labels(figure: Figure, axis, xs, ys, texts, colors, fontsize: float = 6.5) -> None:
+    """Label points without overlaps where possible: each label takes the nearest position, on
+    rings around its point, whose box clears the points and the labels placed before it; a
+    thin leader line joins a label that had to move away."""
+    figure.canvas.draw()
+    pixels_per_point = figure.dpi / 72
+    points = axis.transData.transform(np.column_stack([xs, ys]))
+    marker = 4 * pixels_per_point
+    taken = [(x - marker, y - marker, x + marker, y + marker) for x, y in points]
+    height = fontsize * pixels_per_point
+    directions = [(1, 0.4), (1, -1.2), (-1, 0.4), (-1, -1.2), (0, 1), (0, -1.8), (1, 1), (-1, 1),
+                  (1, -2), (-1, -2)]
+    offsets = [(dx * r, dy * r) for r in (5, 12, 20, 30) for dx, dy in directions]
+    for (x, y), text, color in zip(points, texts, colors):
+        width = 0.62 * height * len(text)
+        choice = None
+        for dx, dy in offsets:
+            left = x + dx * pixels_per_point - (width if dx < 0 else width / 2 if dx == 0 else 0)
+            bottom = y + dy * pixels_per_point
+            box = (left, bottom, left + width, bottom + height)
+            overlap = sum(max(0, min(box[2], b[2]) - max(box[0], b[0]))
+                          * max(0, min(box[3], b[3]) - max(box[1], b[1])) for b in taken)
+            if choice is None or overlap < choice[0]:
+                choice = (overlap, (dx, dy), box)
+            if overlap == 0:
+                break
+        _, (dx, dy), box = choice
+        taken.append(box)
+        far = math.hypot(dx, dy) > 8
+        axis.annotate(text, axis.transData.inverted().transform((x, y)), xytext=(dx, dy),
+                      textcoords="offset points", fontsize=fontsize, color=color,
+                      ha="right" if dx < 0 else "center" if dx == 0 else "left", va="bottom",
+                      arrowprops={"arrowstyle": "-", "color": color, "lw": 0.4, "alpha": 0.7,
+                                  "shrinkA": 0, "shrinkB": 3} if far else None)
+
+
+def tradeoff(final: pd.DataFrame, folder: Path) -> FigureFile | None:
+    """Kim & Mnih's Fig. 4/7: reconstruction error vs each disentanglement score."""
+    scores = [score_column(final, "factor_vae"), score_column(final, "beta_vae")]
+    scores = [s for s in scores if s in final and final[s].notna().any()]
+    if "reconstruction" not in final or not scores:
+        return None
+    table = per_setting(final, ["reconstruction"] + scores)
+    figure = new_figure(PAGE_WIDTH, 2.9)
+    axes = figure.subplots(1, len(scores), squeeze=False)[0]
+    for axis, score in zip(axes, scores):
+        for model in model_kinds(table):
+            rows = table[table["model"] == model]
+            axis.errorbar(rows["reconstruction_mean"], rows[f"{score}_mean"],
+                          xerr=rows["reconstruction_std"], yerr=rows[f"{score}_std"],
+                          fmt=MODEL_MARKERS.get(model, "D"), color=MODEL_COLORS.get(model),
+                          ecolor=MODEL_COLORS.get(model), elinewidth=0.8, capsize=2,
+                          markersize=5, label=MODEL_NAMES.get(model, model), alpha=0.9)
+        place_labels(figure, axis, table["reconstruction_mean"], table[f"{score}_mean"],
+                     [setting_short(row) for _, row in table.iterrows()],
+                     [MODEL_COLORS.get(m, "black") for m in table["model"]])
+        axis.set_xlabel("reconstruction error (end of training; lower is better)")
+        axis.set_ylabel(label(score))
+        axis.set_title(f"{label(score)} vs reconstruction")
+        axis.grid(alpha=0.25)
+    axes[0].legend(loc="lower right", frameon=False)
+    return save(figure, folder, "tradeoff",
+                "Reconstruction error against disentanglement at the end of training (Kim & "
+                "Mnih 2018, Fig. 7): one point per model and β/γ, mean over seeds, error bars "
+                "±1 standard deviation over seeds. Up and to the left is better.")
+
+
+def training_curves(epochs: pd.DataFrame, folder: Path) -> FigureFile | None:
+    """Reconstruction and both scores against training steps, one curve per setting."""
+    columns = [c for c in ("reconstruction", "beta_vae_score", "factor_vae_score")
+               if c in epochs and epochs[c].notna().any()]
+    if not columns or epochs.empty:
+        return None
+    x_column = "steps" if "steps" in epochs and epochs["steps"].notna().all() else "epoch"
+    kinds = model_kinds(epochs)
+    figure = new_figure(PAGE_WIDTH, 1.9 * len(kinds) + 0.3)
+    axes = figure.subplots(len(kinds), len(columns), squeeze=False)
+    for row_axes, model in zip(axes, kinds):
+        rows = epochs[epochs["model"] == model]
+        colors = setting_colors(epochs, model)
+        for axis, column in zip(row_axes, columns):
+            for setting, group in rows.groupby("setting", sort=False):
+                curve = group.groupby("epoch").agg(x=(x_column, "mean"), mean=(column, "mean"),
+                                                   std=(column, "std")).dropna(subset=["mean"])
+                if curve.empty:
+                    continue
+                color = colors[setting]
+                axis.plot(curve["x"], curve["mean"], color=color, lw=1.3, marker=".",
+                          markersize=3, label=setting_short(group.iloc[0]))
+                spread = curve["std"].fillna(0.0)
+                axis.fill_between(curve["x"], curve["mean"] - spread, curve["mean"] + spread,
+                                  color=color, alpha=0.2, lw=0)
+            axis.set_ylabel(label(column))
+            axis.grid(alpha=0.25)
+        row_axes[-1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False,
+                            title=MODEL_NAMES.get(model, model))
+    for axis in axes[-1]:
+        axis.set_xlabel("training steps" if x_column == "steps" else "epoch")
+    return save(figure, folder, "training_curves",
+                "Training curves: reconstruction error and both disentanglement scores (fast "
+                "preset, each epoch) against training steps; one curve per β/γ, the line is the "
+                "mean over seeds and the band ±1 standard deviation.")
+
+
+def metrics_vs_hyperparameter(final: pd.DataFrame, folder: Path) -> FigureFile | None:
+    """Locatello et al.'s layout: each metric against β and γ, boxes over seeds, VAE line."""
+    candidates = [score_column(final, "factor_vae"), score_column(final, "beta_vae"),
+                  "reconstruction", "kl", "tc_mws", "active_dims"]
+    columns = [c for c in dict.fromkeys(candidates) if c in final and final[c].notna().any()]
+    kinds = [m for m in ("beta_vae", "factor_vae") if (final["model"] == m).any()]
+    if not columns or not kinds:
+        return None
+    vae = final[final["model"] == "vae"]
+    figure = new_figure(PAGE_WIDTH if len(kinds) > 1 else PAGE_WIDTH / 2 + 0.5,
+                        1.3 * len(columns) + 0.6)
+    axes = figure.subplots(len(columns), len(kinds), squeeze=False, sharey="row")
+    rng = np.random.default_rng(0)
+    for column, row_axes in zip(columns, axes):
+        for axis, model in zip(row_axes, kinds):
+            rows = final[final["model"] == model].dropna(subset=[column])
+            values = sorted(rows["value"].dropna().unique())
+            groups = [rows.loc[rows["value"] == v, column].to_numpy() for v in values]
+            color = MODEL_COLORS[model]
+            if groups:
+                axis.boxplot(groups, positions=range(len(values)), widths=0.55,
+                             patch_artist=True, showfliers=False,
+                             boxprops={"facecolor": color, "alpha": 0.25, "edgecolor": color},
+                             medianprops={"color": color, "lw": 1.5},
+                             whiskerprops={"color": color}, capprops={"color": color})
+                for position, group in enumerate(groups):
+                    axis.scatter(position + rng.uniform(-0.12, 0.12, len(group)), group, s=9,
+                                 color=color, zorder=3, lw=0)
+                axis.set_xticks(range(len(values)), [f"{v:g}" for v in values])
+            if column in vae and vae[column].notna().any():
+                mean, std = vae[column].mean(), vae[column].std()
+                axis.axhline(mean, color=MODEL_COLORS["vae"], ls="--", lw=1)
+                if not math.isnan(std):
+                    axis.axhspan(mean - std, mean + std, color=MODEL_COLORS["vae"], alpha=0.08)
+            axis.grid(alpha=0.25, axis="y")
+        row_axes[0].set_ylabel(label(column))
+    for axis, model in zip(axes[-1], kinds):
+        axis.set_xlabel(f"{MODEL_NAMES[model]}: {SYMBOLS[SWEPT_PARAMETER[model]]}")
+    handles = [Line2D([], [], color=MODEL_COLORS[m], marker="s", ls="", alpha=0.5,
+                      label=MODEL_NAMES[m]) for m in kinds]
+    if len(vae):
+        handles.append(Line2D([], [], color=MODEL_COLORS["vae"], ls="--",
+                              label="VAE (mean ± 1 sd)"))
+    figure.legend(handles=handles, loc="outside upper center", ncol=len(handles), frameon=False)
+    return save(figure, folder, "metrics_vs_hyperparameter",
+                "Each metric at the end of training against β (β-VAE) and γ (FactorVAE), as in "
+                "Locatello et al. 2019: boxes show the quartiles over seeds, dots the seeds; the "
+                "dashed line and grey band are the VAE's mean ± 1 standard deviation.")
+
+
+def score_agreement(final: pd.DataFrame, folder: Path) -> FigureFile | None:
+    """BetaVAE score against FactorVAE score for every trial, with Spearman's rho."""
+    beta, factor = score_column(final, "beta_vae"), score_column(final, "factor_vae")
+    if beta not in final or factor not in final:
+        return None
+    table = final.dropna(subset=[beta, factor])
+    if table.empty:
+        return None
+    figure = new_figure(3.5, 3.0)
+    axis = figure.subplots()
+    for model in model_kinds(table):
+        rows = table[table["model"] == model]
+        axis.scatter(rows[beta], rows[factor], s=16, color=MODEL_COLORS.get(model, "green"),
+                     marker=MODEL_MARKERS.get(model, "D"), alpha=0.75,
+                     label=MODEL_NAMES.get(model, model), lw=0)
+    rho = spearman(table[beta], table[factor])
+    axis.set_title(f"Spearman ρ = {rho:.2f} over {len(table)} trials" if not math.isnan(rho)
+                   else f"Spearman ρ undefined ({len(table)} trials)")
+    axis.set_xlabel(label(beta))
+    axis.set_ylabel(label(factor))
+    axis.grid(alpha=0.25)
+    axis.legend(frameon=False, loc="best")
+    return save(figure, folder, "score_agreement",
+                "Agreement of the two definitions of disentanglement: BetaVAE score against "
+                "FactorVAE score at the end of training, one dot per trial (every model, β/γ "
+                "and seed), with Spearman's rank correlation.")
+
+
+def spearman(x, y) -> float:
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return float("nan")
+    return float(stats.spearmanr(x, y).statistic)
+
+
+def metric_correlations(final: pd.DataFrame, folder: Path) -> FigureFile | None:
+    """Spearman rank-correlation matrix of every reported model metric over all trials."""
+    columns = [c for c in model_metrics(metric_columns(final))
+               if final[c].notna().sum() >= 3 and final[c].nunique() > 1]
+    if len(columns) < 2:
+        return None
+    matrix = final[columns].corr(method="spearman", min_periods=3)
+    size = max(3.5, 0.36 * len(columns) + 1.6)
+    figure = new_figure(min(size, PAGE_WIDTH), min(size, PAGE_WIDTH) * 0.92)
+    axis = figure.subplots()
+    image = axis.imshow(matrix.to_numpy(), cmap="RdBu_r", vmin=-1, vmax=1)
+    names = [label(c) for c in columns]
+    axis.set_xticks(range(len(columns)), names, rotation=60, ha="right", fontsize=6.5)
+    axis.set_yticks(range(len(columns)), names, fontsize=6.5)
+    for i in range(len(columns)):
+        for j in range(len(columns)):
+            value = matrix.iloc[i, j]
+            if not math.isnan(value):
+                axis.text(j, i, f"{value:.1f}".replace("0.", "."), ha="center", va="center",
+                          fontsize=5.5, color="white" if abs(value) > 0.6 else "black")
+    axis.spines[:].set_visible(False)
+    figure.colorbar(image, ax=axis, shrink=0.7, label="Spearman ρ")
+    axis.set_title(f"Rank correlation of the reported metrics ({len(final)} trials)")
+    return save(figure, folder, "metric_correlations",
+                "Spearman rank correlation between every reported metric at the end of "
+                "training, over all trials (pairs with fewer than 3 trials in common are blank).")
+
+
+def kl_per_dimension(final: pd.DataFrame, folder: Path, max_columns: int = 7
+                     ) -> FigureFile | None:
+    """Per-dimension KL at the end of training, dimensions sorted by KL within each trial.
+
+    One row per model kind, one panel per setting (at most ``max_columns``, spread evenly over
+    the swept values when a search tried more).
+    """
+    kl_columns = sorted((c for c in final.columns if re.fullmatch(r"kl_dim_\d+", c)),
+                        key=lambda c: int(c.rsplit("_", 1)[1]))
+    if not kl_columns or final[kl_columns].notna().sum().sum() == 0:
+        return None
+    kinds = model_kinds(final)
+    shown = {}
+    for model in kinds:
+        settings = list(dict.fromkeys(final.loc[final["model"] == model, "setting"]))
+        picks = np.unique(np.linspace(0, len(settings) - 1, min(len(settings), max_columns))
+                          .round().astype(int))
+        shown[model] = [settings[i] for i in picks]
+    columns = max(len(v) for v in shown.values())
+    figure = new_figure(PAGE_WIDTH, 1.35 * len(kinds) + 0.35)
+    axes = figure.subplots(len(kinds), columns, squeeze=False, sharey=True)
+    for row_axes, model in zip(axes, kinds):
+        for axis in row_axes[len(shown[model]):]:
+            axis.set_visible(False)
+        for axis, setting in zip(row_axes, shown[model]):
+            group = final[final["setting"] == setting]
+            sorted_kl = -np.sort(-group[kl_columns].to_numpy(dtype=float), axis=1)
+            sorted_kl = sorted_kl[:, ~np.isnan(sorted_kl).all(axis=0)]  # dims never reported
+            mean = np.nanmean(sorted_kl, axis=0)
+            std = np.nanstd(sorted_kl, axis=0, ddof=1) if len(sorted_kl) > 1 else None
+            ranks = np.arange(1, len(mean) + 1)
+            axis.bar(ranks, mean, yerr=std, capsize=1.2, width=0.75,
+                     color=MODEL_COLORS.get(model, "green"), alpha=0.8, error_kw={"lw": 0.6})
+            axis.set_title(f"{setting_short(group.iloc[0])} (n={len(group)})", fontsize=7.5)
+            axis.set_xticks(ranks if len(ranks) <= 10 else ranks[::2])
+            axis.tick_params(axis="x", labelsize=5.5)
+            axis.grid(alpha=0.25, axis="y")
+            axis.set_xlabel("dim (by KL)", fontsize=6.5)
+        row_axes[0].set_ylabel(f"{MODEL_NAMES.get(model, model)}\nKL (nats)")
+    return save(figure, folder, "kl_per_dimension",
+                "Which latent dimensions are used: KL divergence of each latent dimension at "
+                "the end of training, sorted from the most to the least used within each trial;"
+                " bars are the mean over seeds, whiskers ±1 standard deviation.")
+
+
+def all_figures(epochs: pd.DataFrame, final: pd.DataFrame, folder: str | Path
+                ) -> list[FigureFile]:
+    """Every figure the tables allow (traversals are separate: they need checkpoints)."""
+    folder = Path(folder)
+    made = [tradeoff(final, folder), training_curves(epochs, folder),
+            metrics_vs_hyperparameter(final, folder), score_agreement(final, folder),
+            metric_correlations(final, folder), kl_per_dimension(final, folder)]
+    return [figure for figure in made if figure is not None]

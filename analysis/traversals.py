@@ -1,0 +1,201 @@
+"""Latent traversals of the best and the median trained model of each kind, from checkpoints.
+
+For each model kind the trials are ranked by their end-of-training FactorVAE score; the best
+and the median trial that still have a checkpoint are loaded (``disentangle.models.load_model``
+on the Trainable's ``trainer.pt``). A seed image from the trial's dataset is encoded; each
+latent dimension in turn is set to -2 .. 2 while the others keep the encoder mean, and the
+decoded images form one row per dimension, rows sorted by the dimension's KL (most used on top).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.figures import (MODEL_NAMES, PAGE_WIDTH, FigureFile, model_kinds, new_figure,
+                              save)
+from analysis.results import score_column
+
+TRAVERSAL_VALUES = np.linspace(-2.0, 2.0, 9)
+
+
+@dataclass
+class Selection:
+    """One trial chosen for a traversal: why it was chosen and where its weights are."""
+
+    role: str  # "best" or "median"
+    row: pd.Series  # its end-of-training row (setting, seed, scores, kl_dim_i)
+    checkpoint_file: Path
+
+
+def checkpoint_file(checkpoint_dir: str | Path) -> Path | None:
+    """The model file in a Tune checkpoint folder: ``trainer.pt`` (what the Trainable writes),
+    else the only ``.pt`` file there."""
+    if not checkpoint_dir:
+        return None
+    folder = Path(checkpoint_dir)
+    if (folder / "trainer.pt").is_file():
+        return folder / "trainer.pt"
+    candidates = sorted(folder.glob("*.pt"))
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def select_models(final: pd.DataFrame, trials: pd.DataFrame) -> tuple[list[Selection], list[str]]:
+    """The best and the median trial (by FactorVAE score) of each kind that has a checkpoint.
+
+    Returns the selections and one line per model kind that could not be shown, saying why.
+    """
+    score = score_column(final, "factor_vae")
+    files = {trial_id: checkpoint_file(folder)
+             for trial_id, folder in zip(trials["trial_id"], trials["checkpoint"])}
+    selections, missing = [], []
+    for model in model_kinds(final):
+        rows = final[final["model"] == model]
+        if score in rows:
+            rows = rows.dropna(subset=[score]).sort_values(score, ascending=False)
+        rows = rows[[files.get(t) is not None for t in rows["trial_id"]]]
+        if rows.empty:
+            missing.append(f"{MODEL_NAMES.get(model, model)}: no trial with a checkpoint "
+                           f"(trainer.pt in checkpoint_NNNNNN/)")
+            continue
+        chosen = [("best", rows.iloc[0])]
+        if len(rows) > 2:
+            chosen.append(("median", rows.iloc[len(rows) // 2]))
+        selections += [Selection(role, row, files[row["trial_id"]]) for role, row in chosen]
+    return selections, missing
+
+
+def kl_order(row: pd.Series, latent_dim: int) -> list[int]:
+    """Latent dimensions sorted by the trial's last reported per-dimension KL, largest first."""
+    kl = [row.get(f"kl_dim_{d}", np.nan) for d in range(latent_dim)]
+    kl = [-math.inf if value is None or math.isnan(value) else value for value in kl]
+    return sorted(range(latent_dim), key=lambda d: -kl[d])
+
+
+def traverse(model, image: np.ndarray | None, dims: list[int]) -> np.ndarray:
+    """(len(dims) * 9, C, H, W) decoded images: one row per dimension in ``dims``, that
+    coordinate set to each of -2 .. 2 around the encoder mean of ``image`` (or the prior mean
+    0 when no image is given)."""
+    import torch
+
+    with torch.inference_mode():
+        if image is None:
+            center = torch.zeros(1, model.latent_dim)
+        else:
+            center, _ = model.encode(torch.as_tensor(image[None], dtype=torch.float32))
+            center = center.float()
+        codes = center.repeat(len(dims) * len(TRAVERSAL_VALUES), 1)
+        for row, dim in enumerate(dims):
+            start = row * len(TRAVERSAL_VALUES)
+            codes[start:start + len(TRAVERSAL_VALUES), dim] = torch.as_tensor(
+                TRAVERSAL_VALUES, dtype=torch.float32)
+        return model.decode(codes).float().clamp(0, 1).numpy()
+
+
+def seed_image(config: dict, datasets: dict, seed: int = 0) -> tuple[np.ndarray | None, str]:
+    """One image of the trial's dataset (from the on-disk cache), or None and the reason.
+
+    ``datasets`` caches the loaded datasets (or the reason one failed) by name and options."""
+    import json
+
+    from disentangle.data import get_dataset
+
+    name = config.get("dataset")
+    if not name:
+        return None, "the prior mean (the trial's config names no dataset)"
+    options = {key.split("/", 1)[1]: value for key, value in config.items()
+               if key.startswith("dataset_options/")}
+    key = json.dumps([name, options], sort_keys=True, default=str)
+    if key not in datasets:
+        try:
+            datasets[key] = get_dataset(name, **options)
+        except Exception as error:  # failing to load data only changes the traversal's centre
+            datasets[key] = f"the prior mean ({name} could not be loaded: " \
+                            f"{str(error).splitlines()[0][:100]})"
+    if isinstance(datasets[key], str):
+        return None, datasets[key]
+    index = datasets[key].sample_indices(1, np.random.RandomState(seed))
+    return datasets[key].images(index)[0], f"a {name} image"
+
+
+def traversal_figure(selections: list[Selection], trials: pd.DataFrame, folder: str | Path
+                     ) -> tuple[FigureFile | None, list[str]]:
+    """The traversal figure of ``selections`` (rows best/median, a column per model kind)."""
+    import json
+
+    import torch
+
+    from disentangle.data.images import image_grid
+    from disentangle.models import load_model
+
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    notes, panels, datasets = [], [], {}
+    configs = dict(zip(trials["trial_id"], trials["config"]))
+    for selection in selections:
+        try:
+            model = load_model(selection.checkpoint_file)
+        except Exception as error:  # a damaged checkpoint skips one panel, not the report
+            notes.append(f"{selection.row['setting']} seed {selection.row['seed']:g}: "
+                         f"{selection.checkpoint_file} could not be loaded ({error})")
+            continue
+        config = json.loads(configs.get(selection.row["trial_id"], "{}"))
+        image, centre = seed_image(config, datasets)
+        dims = kl_order(selection.row, model.latent_dim)
+        grid = image_grid(traverse(model, image, dims), nrow=len(TRAVERSAL_VALUES))
+        panels.append((selection, grid, dims, centre))
+    if not panels:
+        return None, notes
+    roles = ["best", "median"]
+    kinds = list(dict.fromkeys(s.row["model"] for s, *_ in panels))
+    rows_per_panel = max(len(dims) for _, _, dims, _ in panels)
+    panel_width = PAGE_WIDTH / max(len(kinds), 2)
+    figure = new_figure(panel_width * len(kinds),
+                        len(roles) * (panel_width * rows_per_panel / len(TRAVERSAL_VALUES) + 0.45))
+    axes = figure.subplots(len(roles), len(kinds), squeeze=False)
+    for axis in axes.flat:
+        axis.set_visible(False)
+    score = score_column(pd.DataFrame([s.row for s, *_ in panels]), "factor_vae")
+    for selection, grid, dims, centre in panels:
+        axis = axes[roles.index(selection.role), kinds.index(selection.row["model"])]
+        axis.set_visible(True)
+        axis.imshow(grid.squeeze(-1) if grid.shape[-1] == 1 else grid, cmap="gray",
+                    vmin=0, vmax=255, interpolation="nearest")
+        tile = (grid.shape[0] - 2) / len(dims)
+        kl = [selection.row.get(f"kl_dim_{d}", np.nan) for d in dims]
+        axis.set_yticks([2 + tile * (i + 0.5) for i in range(len(dims))],
+                        [f"z{d}" + (f" {k:.1f}" if not pd.isna(k) else "")
+                         for d, k in zip(dims, kl)], fontsize=5.5)
+        width = (grid.shape[1] - 2) / len(TRAVERSAL_VALUES)
+        axis.set_xticks([2 + width * (i + 0.5) for i in range(len(TRAVERSAL_VALUES))],
+                        [f"{v:g}" for v in TRAVERSAL_VALUES], fontsize=5.5)
+        axis.tick_params(length=0)
+        axis.spines[:].set_visible(False)
+        value = selection.row.get(score, np.nan)
+        axis.set_title(f"{selection.role}: {selection.row['setting']}, seed "
+                       f"{selection.row['seed']:g}\nFactorVAE score {value:.2f}", fontsize=7)
+        axis.set_xlabel("latent value", fontsize=6.5)
+        if kinds.index(selection.row["model"]) == 0:
+            axis.set_ylabel("dimension, KL (nats)", fontsize=6.5)
+        notes.append(f"{selection.role} {selection.row['setting']} (seed "
+                     f"{selection.row['seed']:g}): traversed around {centre}; "
+                     f"{selection.checkpoint_file}")
+    return save(figure, Path(folder), "traversals",
+                "Latent traversals of the best and the median model of each kind (by FactorVAE "
+                "score): each row sets one latent dimension to -2 .. 2 around the encoding of a "
+                "seed image, rows sorted by the dimension's KL (label: dimension and KL in "
+                "nats; the least used dimensions at the bottom should change nothing)."), notes
+
+
+def traversals(final: pd.DataFrame, trials: pd.DataFrame, folder: str | Path
+               ) -> tuple[FigureFile | None, list[str]]:
+    """Select, load and draw; returns the figure (or None) and notes for the report."""
+    selections, missing = select_models(final, trials)
+    if not selections:
+        return None, missing
+    figure, notes = traversal_figure(selections, trials, folder)
+    return figure, missing + notes
+

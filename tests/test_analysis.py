@@ -1,0 +1,446 @@
+"""Analysis of sweep results: tables, figures, verdicts and the report, on synthetic sweeps
+written to disk in Ray Tune's trial-folder format (params.json, result.json, progress.csv)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import results as results_module
+from analysis.results import load_results, save_tables, score_column
+from analysis.verdicts import (CONFIRMED, NOT_CONFIRMED, NOT_ENOUGH_DATA, Rule,
+                               higgins_beta_beats_vae, kim_mnih_beta_tradeoff,
+                               kim_mnih_better_tradeoff, kim_mnih_metric_critique,
+                               locatello_seed_vs_hyperparameter, welch_greater)
+from disentangle.errors import UserError
+
+LATENT_DIM = 6
+
+
+def final_numbers(model: str, value: float, seed: int) -> dict[str, float]:
+    """The end-of-training numbers of a synthetic trial: β and γ buy disentanglement with
+    reconstruction as the papers describe, FactorVAE at a better trade-off, small seed noise."""
+    noise = np.random.default_rng(seed * 1000 + int(value * 10)).normal(0, 1, 4)
+    if model == "factor_vae":
+        reconstruction, factor, beta_score = 31 + value / 20, 0.85 + value / 2000, 0.90
+    else:
+        beta = 1.0 if model == "vae" else value
+        reconstruction = 30 + 6 * math.log2(beta)
+        factor, beta_score = 0.55 + 0.06 * math.log2(beta), 0.70 + 0.05 * math.log2(beta)
+    return {"reconstruction": reconstruction + 0.5 * noise[0],
+            "factor_vae_score": factor + 0.01 * noise[1],
+            "beta_vae_score": beta_score + 0.01 * noise[2], "kl": 20 - 2 * math.log2(value + 1),
+            "tc_mws": 5 / (1 + value) + 0.1 * abs(noise[3])}
+
+
+def epoch_rows(final: dict[str, float], model: str, value: float, epochs: int, trial_id: str,
+               config: dict) -> list[dict]:
+    """Tune's rows for one trial: metrics approaching ``final``, plus Tune's bookkeeping."""
+    rows = []
+    for epoch in range(1, epochs + 1):
+        fraction = epoch / epochs
+        row = {key: (value * (0.7 + 0.3 * fraction) if "score" in key
+                     else value * (1.3 - 0.3 * fraction)) for key, value in final.items()}
+        used = 2 + int(value < 8) + int(model == "factor_vae")
+        kl_dims = np.where(np.arange(LATENT_DIM) < used, 3.0 - 0.4 * np.arange(LATENT_DIM), 0.02)
+        kl_dims = kl_dims * np.random.default_rng(epoch * 7 + int(value)).uniform(0.8, 1.2)
+        row.update({f"kl_dim_{i}": float(v) for i, v in enumerate(kl_dims)})
+        row.update({"active_dims": int((kl_dims > 0.5).sum()), "elbo": -row["reconstruction"]
+                    - row["kl"], "loss": row["reconstruction"] + row["kl"], "steps": 100 * epoch,
+                    "images_seen": 6400 * epoch, "images_per_second": 900.0,
+                    "epoch_seconds": 7.0, "metric_seconds": 1.0})
+        if model == "factor_vae":
+            row.update({"tc_discriminator": row["tc_mws"] * 0.9, "discriminator_accuracy": 0.6})
+        if epoch == epochs:
+            row.update({"paper_beta_vae_score": row["beta_vae_score"],
+                        "paper_factor_vae_score": row["factor_vae_score"]})
+        row.update({"done": epoch == epochs, "training_iteration": epoch, "trial_id": trial_id,
+                    "date": "2026-11-28_18-52-57", "timestamp": 1795891977 + epoch,
+                    "time_this_iter_s": 7.0, "time_total_s": 7.0 * epoch, "pid": 1,
+                    "hostname": "vm", "node_ip": "127.0.0.1", "config": config})
+        rows.append(row)
+    return rows
+
+
+def write_trial(folder: Path, config: dict, rows: list[dict], formats=("json", "csv")) -> Path:
+    """One trial folder exactly as Tune writes it."""
+    folder.mkdir(parents=True)
+    (folder / "params.json").write_text(json.dumps(config, indent=2))
+    if "json" in formats:
+        (folder / "result.json").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    if "csv" in formats and rows:
+        flat = [{k: v for k, v in r.items() if k != "config"} for r in rows]
+        columns = list(dict.fromkeys(k for r in flat for k in r))
+        with open(folder / "progress.csv", "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(flat)
+    return folder
+
+
+def write_sweep(root: Path, settings, seeds=(0, 1, 2), epochs: int = 4) -> Path:
+    """A finished synthetic sweep: ``settings`` are (model, β or γ) pairs."""
+    number = 0
+    for model, value in settings:
+        for seed in seeds:
+            config = {"model": model, "beta": value if model == "beta_vae" else 1.0,
+                      "gamma": value if model == "factor_vae" else 10.0, "seed": seed,
+                      "dataset": "no-such-dataset", "lr": 1e-4, "latent_dim": LATENT_DIM,
+                      "discriminator_betas": [0.5, 0.9]}
+            trial_id = f"abc12_{number:05d}"
+            rows = epoch_rows(final_numbers(model, value, seed), model, value, epochs, trial_id,
+                              config)
+            write_trial(root / f"VaeTrainable_{trial_id}_{number}_model={model}", config, rows)
+            number += 1
+    return root
+
+
+GRID = [("vae", 1.0), ("beta_vae", 1.0), ("beta_vae", 4.0), ("beta_vae", 16.0),
+        ("factor_vae", 10.0), ("factor_vae", 40.0)]
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory) -> Path:
+    return write_sweep(tmp_path_factory.mktemp("sweep") / "quick", GRID)
+
+
+@pytest.fixture(scope="module")
+def loaded(sweep):
+    return load_results(sweep)
+
+
+# -- tables ----------------------------------------------------------------------------------
+def test_tables_hold_every_trial_and_epoch_with_identity(loaded):
+    assert len(loaded.trials) == len(GRID) * 3
+    assert len(loaded.epochs) == len(GRID) * 3 * 4
+    assert set(loaded.trials["status"]) == {"finished"}
+    first = loaded.epochs.iloc[0]
+    assert (first["model"], first["setting"], first["epoch"]) == ("vae", "VAE", 1)
+    assert list(dict.fromkeys(loaded.final["setting"])) == [
+        "VAE", "β-VAE β=1", "β-VAE β=4", "β-VAE β=16", "FactorVAE γ=10", "FactorVAE γ=40"]
+    assert (loaded.final["epoch"] == 4).all()
+    for column in ("reconstruction", "kl_dim_5", "paper_factor_vae_score", "images_per_second"):
+        assert column in loaded.metrics
+    assert "timestamp" not in loaded.metrics and "done" not in loaded.metrics
+
+
+def test_summary_is_mean_std_median_over_seeds(loaded):
+    summary = loaded.summary()
+    row = summary[(summary["setting"] == "β-VAE β=4") & (summary["metric"] == "reconstruction")]
+    expected = [final_numbers("beta_vae", 4.0, seed)["reconstruction"] for seed in (0, 1, 2)]
+    assert row["count"].item() == 3
+    assert row["mean"].item() == pytest.approx(np.mean(expected))
+    assert row["std"].item() == pytest.approx(np.std(expected, ddof=1))
+    assert row["median"].item() == pytest.approx(np.median(expected))
+    assert score_column(loaded.final, "factor_vae") == "paper_factor_vae_score"
+
+
+def test_tables_are_saved_as_csv_and_parquet(loaded, tmp_path):
+    written = save_tables(loaded, tmp_path)
+    assert set(written) == {"epochs", "trials", "final", "summary"}
+    for name in written:
+        from_csv = pd.read_csv(tmp_path / f"{name}.csv")
+        from_parquet = pd.read_parquet(tmp_path / f"{name}.parquet")
+        assert from_csv.shape == from_parquet.shape and len(from_csv) > 0
+    epochs = pd.read_parquet(tmp_path / "epochs.parquet")
+    assert epochs["reconstruction"].tolist() == pytest.approx(
+        loaded.epochs["reconstruction"].tolist())
+
+
+def test_progress_csv_alone_gives_the_same_numbers(tmp_path):
+    config = {"model": "beta_vae", "beta": 4.0, "gamma": 10.0, "seed": 0}
+    rows = epoch_rows(final_numbers("beta_vae", 4.0, 0), "beta_vae", 4.0, 3, "t1", config)
+    write_trial(tmp_path / "json" / "trial", config, rows, formats=("json",))
+    write_trial(tmp_path / "csv" / "trial", config, rows, formats=("csv",))
+    from_json, from_csv = load_results(tmp_path / "json"), load_results(tmp_path / "csv")
+    assert from_csv.epochs["factor_vae_score"].tolist() == pytest.approx(
+        from_json.epochs["factor_vae_score"].tolist())
+    assert from_csv.final["setting"].item() == "β-VAE β=4"
+
+
+def test_partial_sweep_running_restored_and_just_started_trials(tmp_path):
+    config = {"model": "factor_vae", "beta": 1.0, "gamma": 20.0, "seed": 0}
+    rows = epoch_rows(final_numbers("factor_vae", 20.0, 0), "factor_vae", 20.0, 5, "run", config)
+    running = write_trial(tmp_path / "running", config, rows[:3], formats=("json",))
+    with open(running / "result.json", "a") as handle:  # Tune is writing epoch 4 right now
+        handle.write(json.dumps(rows[3])[:40])
+    restored_rows = rows[:3] + [dict(rows[1], reconstruction=1.5)] + rows[2:4]
+    write_trial(tmp_path / "restored", dict(config, seed=1),
+                [dict(r, trial_id="res") for r in restored_rows], formats=("json",))
+    write_trial(tmp_path / "started", dict(config, seed=2), [], formats=("json",))
+    (tmp_path / "started" / "result.json").write_text("")
+    loaded = load_results(tmp_path)
+    status = dict(zip(loaded.trials["trial_id"], loaded.trials["status"]))
+    assert status["run"] == "incomplete" and len(loaded.trials) == 3
+    assert loaded.trials.set_index("trial_id").loc["run", "epochs"] == 3
+    restored = loaded.epochs[loaded.epochs["trial_id"] == "res"]
+    assert restored["epoch"].tolist() == [1, 2, 3, 4]  # repeated epochs: the last report wins
+    assert restored.loc[restored["epoch"] == 2, "reconstruction"].item() == 1.5
+    assert sorted(loaded.final["epoch"]) == [3, 4]  # the just-started trial has no epoch yet
+
+
+def test_a_single_trial_folder(sweep):
+    trial = sorted(sweep.iterdir())[0]
+    loaded = load_results(trial)
+    assert len(loaded.trials) == 1 and len(loaded.epochs) == 4
+    assert loaded.trials["setting"].item() == "VAE"
+
+
+def test_a_folder_without_trials_is_a_user_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match="no Ray Tune trial folders"):
+        load_results(tmp_path / "empty")
+    with pytest.raises(UserError, match="not a folder"):
+        load_results(tmp_path / "missing")
+
+
+def test_settings_ignore_keys_that_restate_the_sweep_variant_or_seed(tmp_path):
+    for number, (beta, lr, seed) in enumerate([(2, 1e-4, 0), (2, 1e-4, 1), (2, 3e-4, 0),
+                                               (8, 1e-4, 0)]):
+        config = {"model": "beta_vae", "beta": beta, "seed": seed, "lr": lr,
+                  "variant": {"model": "beta_vae", "beta": beta}, "trial_seed_copy": seed}
+        rows = epoch_rows(final_numbers("beta_vae", beta, seed), "beta_vae", beta, 1,
+                          f"t{number}", config)
+        write_trial(tmp_path / f"trial{number}", config, rows)
+    settings = load_results(tmp_path).trials.sort_values("trial_id")["setting"].tolist()
+    assert settings == ["β-VAE β=2 lr=0.0001", "β-VAE β=2 lr=0.0001", "β-VAE β=2 lr=0.0003",
+                        "β-VAE β=8 lr=0.0001"]
+
+
+# -- verdicts on constructed end-of-training tables --------------------------------------------
+def final_table(groups) -> pd.DataFrame:
+    """groups: (model, β or γ, FactorVAE scores per seed, reconstruction per seed[, BetaVAE])."""
+    rows = []
+    for model, value, scores, reconstructions, *beta_scores in groups:
+        beta_scores = beta_scores[0] if beta_scores else scores
+        for seed, (score, recon, beta_score) in enumerate(zip(scores, reconstructions,
+                                                              beta_scores)):
+            swept = {"beta_vae": "β", "factor_vae": "γ"}.get(model)
+            rows.append({"model": model, "value": value if swept else np.nan,
+                         "beta": value if model == "beta_vae" else 1.0,
+                         "gamma": value if model == "factor_vae" else 10.0, "seed": seed,
+                         "setting": f"{model} {swept}={value:g}" if swept else "VAE",
+                         "factor_vae_score": score, "beta_vae_score": beta_score,
+                         "reconstruction": recon})
+    return pd.DataFrame(rows)
+
+
+def test_welch_rule_on_a_clear_win_a_tie_and_no_spread():
+    assert welch_greater([0.9, 0.91, 0.92], [0.70, 0.71, 0.72]) < 1e-3
+    assert welch_greater([0.70, 0.72, 0.71], [0.71, 0.70, 0.72]) > 0.4
+    assert welch_greater([0.8, 0.8, 0.8], [0.7, 0.7, 0.7]) == 0.0
+    assert welch_greater([0.7, 0.7, 0.7], [0.7, 0.7, 0.7]) == 1.0
+    assert math.isnan(welch_greater([0.9], [0.7, 0.71]))
+
+
+VAE = ("vae", 1.0, [0.70, 0.72, 0.71], [30.0, 30.5, 29.5])
+
+
+def test_higgins_clear_win_tie_and_too_few_seeds():
+    win = higgins_beta_beats_vae(final_table([VAE, ("beta_vae", 4.0, [0.85, 0.86, 0.87],
+                                                    [40, 41, 42])]))
+    assert win.verdict == CONFIRMED and win.seeds == {"VAE": 3, "beta_vae β=4": 3}
+    tie = higgins_beta_beats_vae(final_table([VAE, ("beta_vae", 4.0, [0.71, 0.70, 0.72],
+                                                    [40, 41, 42])]))
+    assert tie.verdict == NOT_CONFIRMED
+    worse = higgins_beta_beats_vae(final_table([VAE, ("beta_vae", 4.0, [0.5, 0.51, 0.52],
+                                                      [40, 41, 42])]))
+    assert worse.verdict == NOT_CONFIRMED
+    few = higgins_beta_beats_vae(final_table([VAE, ("beta_vae", 4.0, [0.85, 0.86], [40, 41])]))
+    assert few.verdict == NOT_ENOUGH_DATA
+    assert any("2 seed(s), need 3" in line for line in few.missing)
+    assert higgins_beta_beats_vae(final_table([VAE]), Rule(min_seeds=3)).verdict \
+        == NOT_ENOUGH_DATA
+
+
+def test_higgins_bonferroni_over_several_betas():
+    borderline = ("beta_vae", 2.0, [0.72, 0.74, 0.73], [35, 35, 35])
+    single = higgins_beta_beats_vae(final_table([VAE, borderline]))
+    p_value = welch_greater([0.72, 0.74, 0.73], VAE[2])
+    assert 0.05 / 3 < p_value < 0.05 and single.verdict == CONFIRMED
+    flat = [("beta_vae", b, [0.70, 0.72, 0.71], [35, 35, 35]) for b in (4.0, 8.0)]
+    assert higgins_beta_beats_vae(final_table([VAE, borderline] + flat)).verdict \
+        == NOT_CONFIRMED
+
+
+def test_kim_mnih_tradeoff_needs_a_higher_score_at_no_worse_reconstruction():
+    beta16 = ("beta_vae", 16.0, [0.75, 0.76, 0.77], [50, 51, 52])
+    better = ("factor_vae", 40.0, [0.85, 0.86, 0.87], [35, 36, 37])
+    assert kim_mnih_better_tradeoff(final_table([beta16, better])).verdict == CONFIRMED
+    blurry = ("factor_vae", 40.0, [0.85, 0.86, 0.87], [70, 71, 72])
+    assert kim_mnih_better_tradeoff(final_table([beta16, blurry])).verdict == NOT_CONFIRMED
+    same = ("factor_vae", 40.0, [0.75, 0.77, 0.76], [35, 36, 37])
+    assert kim_mnih_better_tradeoff(final_table([beta16, same])).verdict == NOT_CONFIRMED
+    assert kim_mnih_better_tradeoff(final_table([beta16])).verdict == NOT_ENOUGH_DATA
+
+
+def test_beta_tradeoff_is_a_rank_correlation_over_beta():
+    rising = [VAE] + [("beta_vae", b, [0.7 + 0.02 * b + 0.001 * s for s in range(3)],
+                       [30 + 2 * b + 0.1 * s for s in range(3)]) for b in (2.0, 4.0, 8.0)]
+    assert kim_mnih_beta_tradeoff(final_table(rising)).verdict == CONFIRMED
+    flat_score = [VAE] + [("beta_vae", b, [0.71, 0.70, 0.72], [30 + 2 * b + 0.1 * s
+                                                               for s in range(3)])
+                          for b in (2.0, 4.0, 8.0)]
+    assert kim_mnih_beta_tradeoff(final_table(flat_score)).verdict == NOT_CONFIRMED
+    assert kim_mnih_beta_tradeoff(final_table([VAE])).verdict == NOT_ENOUGH_DATA
+
+
+def test_locatello_overlap_of_seeds_across_settings():
+    overlapping = [("beta_vae", 4.0, [0.60, 0.75, 0.80], [40] * 3),
+                   ("beta_vae", 8.0, [0.70, 0.72, 0.78], [45] * 3),
+                   ("factor_vae", 10.0, [0.70, 0.85, 0.80], [35] * 3),
+                   ("factor_vae", 40.0, [0.81, 0.75, 0.79], [36] * 3)]
+    verdict = locatello_seed_vs_hyperparameter(final_table(overlapping))
+    assert verdict.verdict == CONFIRMED
+    separated = [("beta_vae", 4.0, [0.60, 0.61, 0.62], [40] * 3),
+                 ("beta_vae", 8.0, [0.80, 0.81, 0.82], [45] * 3)]
+    assert locatello_seed_vs_hyperparameter(final_table(separated)).verdict == NOT_CONFIRMED
+    assert locatello_seed_vs_hyperparameter(final_table(separated[:1])).verdict \
+        == NOT_ENOUGH_DATA
+
+
+def test_metric_critique_from_the_sanity_table():
+    assert kim_mnih_metric_critique(None).verdict == NOT_ENOUGH_DATA
+    assert "not run" in kim_mnih_metric_critique(None).missing[0]
+    table = pd.DataFrame({"case": ["factors", "all but one", "noise"],
+                          "beta_vae_score": [1.0, 0.99, 0.2],
+                          "factor_vae_score": [1.0, 0.80, 0.2]})
+    assert kim_mnih_metric_critique(table).verdict == CONFIRMED
+    table.loc[1, "factor_vae_score"] = 0.98
+    assert kim_mnih_metric_critique(table).verdict == NOT_CONFIRMED
+
+
+# -- figures, traversals, the report and the command --------------------------------------------
+PNG_MAGIC, PDF_MAGIC = b"\x89PNG", b"%PDF"
+FIGURES = {"tradeoff", "training_curves", "metrics_vs_hyperparameter", "score_agreement",
+           "metric_correlations", "kl_per_dimension"}
+
+
+def assert_figure_files(figure) -> None:
+    assert figure.png.read_bytes()[:4] == PNG_MAGIC and figure.png.stat().st_size > 5000
+    assert figure.pdf.read_bytes()[:4] == PDF_MAGIC and figure.pdf.stat().st_size > 1000
+
+
+def test_figures_of_a_sweep_without_scores_are_skipped_not_crashed(tmp_path):
+    from analysis.figures import all_figures
+
+    config = {"model": "vae", "seed": 0}
+    rows = [{"reconstruction": 40.0 - epoch, "training_iteration": epoch, "trial_id": "t"}
+            for epoch in (1, 2)]
+    write_trial(tmp_path / "sweep" / "trial", config, rows)
+    loaded = load_results(tmp_path / "sweep")
+    names = {f.name for f in all_figures(loaded.epochs, loaded.final, tmp_path / "figures")}
+    assert names == {"training_curves"}
+
+
+def write_checkpoint_for(trial_path: Path, model_kind: str, seed: int) -> Path:
+    """A real checkpoint of an untrained network where the Trainable puts its trainer.pt."""
+    import torch
+
+    from disentangle.models import build_model, make_checkpoint, write_checkpoint
+
+    torch.manual_seed(seed)
+    model = build_model("standard", latent_dim=LATENT_DIM, hidden_dim=32)
+    info = {"architecture": "standard", "build": model.build_options(), "model": model_kind}
+    return write_checkpoint(make_checkpoint(info, model.state_dict()),
+                            trial_path / "checkpoint_000003" / "trainer.pt")
+
+
+def test_traversals_of_best_and_median_model_per_kind(tmp_path):
+    from analysis.traversals import TRAVERSAL_VALUES, kl_order, traversals, traverse
+
+    sweep = write_sweep(tmp_path / "sweep", [("beta_vae", 4.0)], seeds=(0, 1, 2), epochs=2)
+    for number, trial in enumerate(sorted(sweep.iterdir())):
+        write_checkpoint_for(trial, "beta_vae", number)
+        (trial / "params.json").write_text(json.dumps(  # no data: traverse around z = 0
+            {"model": "beta_vae", "beta": 4.0, "seed": number, "dataset": "no-such-dataset"}))
+    loaded = load_results(sweep)
+    figure, notes = traversals(loaded.final, loaded.trials, tmp_path / "figures")
+    assert_figure_files(figure)
+    traversed = [note for note in notes if "traversed around the prior mean" in note]
+    assert len(traversed) == 2 and "best" in traversed[0] and "median" in traversed[1]
+    row = pd.Series({f"kl_dim_{d}": kl for d, kl in enumerate([0.1, 3.0, 0.0, 2.0, 0.5, 1.0])})
+    assert kl_order(row, LATENT_DIM) == [1, 3, 5, 4, 0, 2]
+    from disentangle.models import load_model
+
+    model = load_model(sorted(sweep.iterdir())[1] / "checkpoint_000003" / "trainer.pt")
+    images = traverse(model, np.zeros((1, 64, 64), np.float32), [1, 3])
+    assert images.shape == (2 * len(TRAVERSAL_VALUES), 1, 64, 64)
+    assert 0 <= images.min() and images.max() <= 1
+
+
+@pytest.fixture(scope="module")
+def analysis(sweep, tmp_path_factory):
+    from analysis.report import analyze
+
+    write_checkpoint_for(sorted(sweep.iterdir())[0], "vae", 0)
+    sanity = tmp_path_factory.mktemp("sanity") / "sanity.csv"
+    pd.DataFrame({"case": ["factors", "all but one"], "beta_vae_score": [1.0, 1.0],
+                  "factor_vae_score": [1.0, 0.82], "expectation": ["both ~1", "drop"]}
+                 ).to_csv(sanity, index=False)
+    return analyze(sweep, tmp_path_factory.mktemp("out") / "analysis", sanity=sanity)
+
+
+def test_report_states_each_claim_with_verdict_evidence_and_figures(analysis):
+    text = analysis.report.read_text()
+    verdicts = {v.key: v.verdict for v in analysis.verdicts}
+    assert verdicts == {"higgins": CONFIRMED, "kim_mnih_tradeoff": CONFIRMED,
+                        "beta_tradeoff": CONFIRMED, "metric_critique": CONFIRMED,
+                        "locatello": NOT_CONFIRMED}
+    for claim in ("Higgins et al. 2017", "Kim & Mnih 2018 (FactorVAE)", "Locatello et al. 2019",
+                  "critique of the BetaVAE metric", "Higher β trades reconstruction"):
+        assert claim in text
+    assert "3 per setting (4 settings)" in text  # seeds counted for Higgins' claim
+    assert "paper_beta_vae_score" in text and "Welch one-sided p" in text
+    for figure in analysis.figures:  # every figure written as PNG and PDF, and embedded
+        assert f"](figures/{figure.png.name})" in text and figure.caption in text
+        assert_figure_files(figure)
+    assert {f.name for f in analysis.figures} == FIGURES | {"traversals"}
+    assert (analysis.out_dir / "tables" / "epochs.parquet").is_file()
+    assert (analysis.out_dir / "tables" / "sanity.csv").is_file()
+    assert not list(analysis.out_dir.parent.glob(".analysis.*"))  # no staging left behind
+
+
+def test_report_of_a_single_trial_says_what_is_missing(sweep, tmp_path):
+    from analysis.report import analyze
+
+    result = analyze(sorted(sweep.iterdir())[-1], tmp_path / "one", sanity="off")
+    text = result.report.read_text()
+    assert {v.verdict for v in result.verdicts} == {NOT_ENOUGH_DATA}
+    assert "## What is missing" in text and "not run (give its table" in text
+    assert "traversals skipped" in text
+
+
+def test_analyze_refuses_to_overwrite_a_foreign_folder_and_replaces_its_own(sweep, tmp_path):
+    from analysis.report import analyze
+
+    sweep = sorted(sweep.iterdir())[0]  # one trial keeps this test quick
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "thesis.tex").write_text("keep me")
+    with pytest.raises(UserError, match="not an earlier analysis"):
+        analyze(sweep, foreign, sanity="off", traversals=False)
+    assert (foreign / "thesis.tex").read_text() == "keep me"
+    first = analyze(sweep, tmp_path / "mine", sanity="off", traversals=False)
+    (first.out_dir / "stale.txt").write_text("from before")
+    second = analyze(sweep, tmp_path / "mine", sanity="off", traversals=False)
+    assert second.report.is_file() and not (second.out_dir / "stale.txt").exists()
+
+
+def test_command_line(sweep, tmp_path, capsys):
+    from study.cli import main
+
+    out, sweep = tmp_path / "cli", sorted(sweep.iterdir())[0]
+    assert main(["analyze", str(sweep), "--out", str(out), "--sanity", "off",
+                 "--no-traversals", "--min-seeds", "4"]) == 0
+    printed = capsys.readouterr().out
+    assert f"report:  {out / 'report.md'}" in printed and "not enough data" in printed
+    assert main(["analyze", str(tmp_path / "nothing-here")]) == 2
+    assert "vae-study: error:" in capsys.readouterr().err
+    assert main(["analyze", str(sweep), "--min-seeds", "1"]) == 2
