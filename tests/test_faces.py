@@ -217,6 +217,7 @@ def test_command_writes_dataset_grid_and_frequency_table(tmp_path, capsys):
     assert main(["data", "faces", "--out", str(tmp_path), "--num", "30", "--seed", "2"]) == 0
     assert (tmp_path / "celeba" / "img_align_celeba" / "000030.jpg").is_file()
     assert (tmp_path / "faces_samples.png").is_file()
+    assert (tmp_path / "faces_attributes.png").is_file()
     table = (tmp_path / "attribute_frequencies.csv").read_text().splitlines()
     assert table[0] == "attribute,expected,observed" and len(table) == 1 + len(ATTRIBUTES)
     assert str(tmp_path / "celeba") in capsys.readouterr().out

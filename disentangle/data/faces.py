@@ -307,6 +307,15 @@ class _Canvas:
             return self.x[:, rows, cols], self.y[:, rows, cols], (None, rows, cols)
         return self.x[images, rows, cols], self.y[images, rows, cols], (images, rows, cols)
 
+    def upright(self, where):
+        """Face coordinates without the head's rotation at the pixels of ``where``."""
+        _, rows, cols = where
+        pixels = np.arange(IMAGE_SIZE, dtype=np.float32) + 0.5
+        inverse = 1 / self.scale[:, None, None]
+        x = (pixels[None, None, cols] - self.cx[:, None, None].astype(np.float32)) * inverse
+        y = (pixels[None, rows, None] - self.cy[:, None, None].astype(np.float32)) * inverse
+        return x, y
+
     def paint(self, distance, colour, where, opacity=None, softness=1.0, silhouette=False):
         """Composite ``colour`` ((3,), (N, 3) or (N, 3, h, w)) inside ``distance`` < 0,
         anti-aliased over ``softness`` pixels, with per-image ``opacity``. Silhouette shapes
@@ -372,9 +381,11 @@ def render_faces(attributes: np.ndarray, nuisance: np.ndarray) -> np.ndarray:
     strands = 1 + 0.07 * np.sin(38 * x + 4 * y)
     canvas.paint(back, c(hair * 0.82) * strands[:, None], where, silhouette=True)
 
-    # Shoulders and neck.
+    # Shoulders (upright: only the head tilts) and neck.
     x, y, where = canvas.coordinates((-2.2, 2.2, 0.4, 3.4))
-    canvas.paint(_ellipse(x, y, 0, 2.3, 1.8, 1.0), _CLOTHES, where, silhouette=True)
+    upright_x, upright_y = canvas.upright(where)
+    canvas.paint(_ellipse(upright_x, upright_y, 0, 2.3, 1.8, 1.0), _CLOTHES, where,
+                 silhouette=True)
     neck_shade = c(skin) * (0.78 + 0.1 * np.clip(1.4 - y, 0, 1))[:, None]
     neck = _box(x / m(0.88 + 0.22 * male), y, -0.32, 0.32, 0.4, 1.6)
     canvas.paint(neck, neck_shade, where, silhouette=True)
@@ -501,6 +512,14 @@ def render_faces(attributes: np.ndarray, nuisance: np.ndarray) -> np.ndarray:
     light = 1 + 0.22 * m(f["lighting"]) * np.clip(canvas.x, -1.5, 1.5)
     image = canvas.image * (1 + canvas.coverage * (light - 1))[:, None]
     return np.clip(image, 0, 1, out=image)
+
+
+def attribute_examples() -> np.ndarray:
+    """17 faces (float32 (17, 3, 64, 64)): one with every attribute off (at ``NUISANCE_FIXED``),
+    then the same face with each of ``ATTRIBUTES`` on in turn, to see what each one draws."""
+    rows = np.vstack([np.zeros(len(ATTRIBUTES), np.uint8), np.eye(len(ATTRIBUTES), dtype=np.uint8)])
+    nuisance = np.tile([NUISANCE_FIXED[name] for name in NUISANCES], (len(rows), 1))
+    return render_faces(rows, nuisance)
 
 
 # ---------------------------------------------------------------------------------------------

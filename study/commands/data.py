@@ -120,7 +120,8 @@ def run_faces(args) -> int:
 
     from disentangle.data import cache_dir
     from disentangle.data.celeba import load_celeba
-    from disentangle.data.faces import ATTRIBUTES, attribute_marginals, write_faces
+    from disentangle.data.faces import (
+        ATTRIBUTES, attribute_examples, attribute_marginals, write_faces)
     from disentangle.data.images import save_image_grid
 
     out = Path(args.out) if args.out else Path(args.cache_dir or cache_dir()) / "faces"
@@ -132,6 +133,8 @@ def run_faces(args) -> int:
                                                       replace=False)
     grid = save_image_grid(dataset.images(np.sort(indices)), out / "faces_samples.png", nrow=10)
     print(f"sample grid: {grid}")
+    examples = save_image_grid(attribute_examples(), out / "faces_attributes.png", nrow=17)
+    print(f"each attribute on one face (none, then {', '.join(ATTRIBUTES)}): {examples}")
 
     expected = attribute_marginals()
     observed = dataset.attributes.mean(axis=0)
