@@ -1,0 +1,69 @@
+"""TensorBoard image panels of a model in training: reconstructions and latent traversals.
+
+Tune's TBX logger already writes every reported scalar and the trial's hyperparameters to the
+trial directory; these panels go next to them (``<trial>/images``), one step per epoch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torchvision.utils import make_grid
+
+
+@torch.no_grad()
+def reconstruction_panel(model, images: torch.Tensor) -> torch.Tensor:
+    """Two rows: the images, then the model's reconstructions of their encoder means.
+    Returns a (3, H, W) grid in [0, 1]."""
+    mean, _ = model.encode(images)
+    reconstructions = model.decode(mean).float().clamp(0, 1)
+    return _grid(torch.cat([images.float(), reconstructions]), nrow=len(images))
+
+
+@torch.no_grad()
+def traversal_panel(model, image: torch.Tensor, limit: float, steps: int) -> torch.Tensor:
+    """One row per latent dimension: the image's encoder mean with that one coordinate swept
+    over ``[-limit, limit]`` in ``steps`` steps, decoded. Returns a (3, H, W) grid in [0, 1]."""
+    mean, _ = model.encode(image[None])
+    latent_dim = mean.shape[1]
+    values = torch.linspace(-limit, limit, steps, device=mean.device)
+    codes = mean.repeat(latent_dim * steps, 1)
+    rows = torch.arange(latent_dim, device=mean.device).repeat_interleave(steps)
+    codes[torch.arange(len(codes), device=mean.device), rows] = values.repeat(latent_dim)
+    return _grid(model.decode(codes).float().clamp(0, 1), nrow=steps)
+
+
+def _grid(images: torch.Tensor, nrow: int) -> torch.Tensor:
+    return make_grid(images.cpu(), nrow=nrow, padding=2, pad_value=1.0)
+
+
+class PanelWriter:
+    """Writes both panels of a model for a fixed set of images, each epoch, with tensorboardX."""
+
+    def __init__(self, logdir: str, images: np.ndarray, limit: float, steps: int):
+        self.logdir = logdir
+        self.images = images
+        self.limit, self.steps = limit, steps
+        self._writer = None
+
+    def write(self, model, epoch: int, device) -> None:
+        from tensorboardX import SummaryWriter
+
+        if self._writer is None:
+            self._writer = SummaryWriter(self.logdir)
+        images = torch.from_numpy(self.images).to(device)
+        was_training = model.training
+        model.eval()
+        try:
+            self._writer.add_image("reconstructions", reconstruction_panel(model, images), epoch)
+            self._writer.add_image("traversals",
+                                   traversal_panel(model, images[0], self.limit, self.steps),
+                                   epoch)
+        finally:
+            model.train(was_training)
+        self._writer.flush()
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
