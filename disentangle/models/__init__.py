@@ -1,0 +1,76 @@
+"""Autoencoder networks, building them by name, and loading any checkpoint of this project.
+
+>>> model = build_model("standard", num_channels=1, latent_dim=10)
+>>> mean, log_var = model.encode(images)      # images: float (N, C, 64, 64) in [0, 1]
+>>> reconstructions = model.decode(mean)      # in [0, 1]
+>>> model = load_model("run/checkpoint.pt")   # trained or imported; eval mode, with .info
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from disentangle.errors import UserError
+from disentangle.models.architectures import (
+    ARCHITECTURES, DEFAULT_ARCHITECTURE, MODEL_CLASSES, Autoencoder)
+from disentangle.models.checkpoint import make_checkpoint, read_checkpoint, write_checkpoint
+
+
+def build_model(architecture: str = DEFAULT_ARCHITECTURE, num_channels: int = 1,
+                latent_dim: int = 10, hidden_dim: int = 256, image_size: int = 64) -> Autoencoder:
+    """A freshly initialised autoencoder: ``standard`` (the papers' 4x4 kernels, the default),
+    ``standard_dl`` (disentanglement_lib's 2x2 last convs) or ``burgess`` (public weights)."""
+    if architecture not in MODEL_CLASSES:
+        raise UserError(f"unknown architecture {architecture!r}: choose one of "
+                        f"{', '.join(ARCHITECTURES)}")
+    return MODEL_CLASSES[architecture](num_channels=num_channels, latent_dim=latent_dim,
+                                       hidden_dim=hidden_dim, image_size=image_size)
+
+
+def load_state(module: torch.nn.Module, state: dict, what: str) -> None:
+    """``module.load_state_dict(state)`` with a one-line error naming the mismatched entries."""
+    own = module.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    wrong_shape = sorted(k for k in set(own) & set(state)
+                         if tuple(own[k].shape) != tuple(state[k].shape))
+    if missing or unexpected or wrong_shape:
+        parts = [f"{label}: {', '.join(keys[:4])}{' ...' if len(keys) > 4 else ''}"
+                 for label, keys in (("missing", missing), ("unexpected", unexpected),
+                                     ("wrong shape", wrong_shape)) if keys]
+        raise UserError(f"the weights in {what} do not fit the network it names ("
+                        f"{'; '.join(parts)}); the file is damaged or from another program")
+    module.load_state_dict(state)
+
+
+def model_from_checkpoint(checkpoint: dict, device="cpu", what: str = "the checkpoint"):
+    """The network described by a checkpoint dictionary, with its weights, in eval mode."""
+    info = checkpoint.get("info", {})
+    options = dict(info.get("build", {}))
+    architecture = options.pop("architecture", None)
+    if architecture not in MODEL_CLASSES:
+        raise UserError(f"{what} names an unknown architecture {architecture!r}; this version "
+                        f"knows {', '.join(ARCHITECTURES)}")
+    model = build_model(architecture, **options)
+    load_state(model, checkpoint["model"], what)
+    model.info = info
+    return model.to(device).eval()
+
+
+def load_model(path: str | Path, device="cpu") -> Autoencoder:
+    """Load a checkpoint of this project (trained, or imported with ``pretrained import``), or a
+    disentangling-vae result folder (model.pt + specs.json) directly. Returns the model in eval
+    mode on ``device``, with ``.info`` (architecture, model kind, hyperparameters, data)."""
+    path = Path(path)
+    if path.is_dir():
+        from disentangle.models.pretrained import import_disentangling_vae
+
+        return model_from_checkpoint(import_disentangling_vae(path), device, str(path))
+    return model_from_checkpoint(read_checkpoint(path), device, str(path))
+
+
+__all__ = ["ARCHITECTURES", "DEFAULT_ARCHITECTURE", "Autoencoder", "build_model", "load_model",
+           "load_state", "make_checkpoint", "model_from_checkpoint", "read_checkpoint",
+           "write_checkpoint"]

@@ -1,0 +1,77 @@
+"""This project's checkpoint files: one ``torch.save`` of plain tensors, numbers, strings, lists
+and dicts, so that ``torch.load(..., weights_only=True)`` reads them without running any pickled
+code.
+
+Layout::
+
+    {"format": "vae-study-checkpoint", "version": 1,
+     "info": {...},          # JSON-able: architecture, build options, model kind,
+                             # hyperparameters, data/preprocessing, provenance
+     "model": state_dict,    # the autoencoder's weights
+     "training": {...}}      # optional: everything a Trainer needs to resume exactly
+
+A file is written to a temporary name and renamed, so a crash never leaves half a checkpoint.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+
+import torch
+
+from disentangle.errors import UserError
+
+CHECKPOINT_FORMAT = "vae-study-checkpoint"
+CHECKPOINT_VERSION = 1
+
+
+def make_checkpoint(info: dict, model_state: dict, training: dict | None = None) -> dict:
+    """The checkpoint dictionary (see the module docstring)."""
+    checkpoint = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
+                  "info": info, "model": model_state}
+    if training is not None:
+        checkpoint["training"] = training
+    return checkpoint
+
+
+def write_checkpoint(checkpoint: dict, path: str | Path) -> Path:
+    """Save ``checkpoint`` atomically at ``path`` (parent folders are created)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(handle)
+    try:
+        torch.save(checkpoint, temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """Load a checkpoint of this project with ``weights_only=True``; clear errors otherwise."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"no checkpoint file at {path}: give the path of a .pt file written by "
+                        f"training or by `vae-study pretrained import`")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError) as err:
+        raise UserError(f"{path} is not a checkpoint of this project (torch.load failed: "
+                        f"{str(err).splitlines()[0][:120]}); give a .pt file written by "
+                        f"training or by `vae-study pretrained import`") from None
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
+        hint = (" (it looks like a bare state dict: if it is a disentangling-vae model.pt, run "
+                "`vae-study pretrained import` on its folder)"
+                if isinstance(checkpoint, dict) and checkpoint
+                and all(isinstance(v, torch.Tensor) for v in checkpoint.values()) else "")
+        raise UserError(f"{path} is not a checkpoint of this project{hint}")
+    if checkpoint.get("version") != CHECKPOINT_VERSION:
+        raise UserError(f"{path} has checkpoint version {checkpoint.get('version')!r}; this "
+                        f"version of vae-study reads version {CHECKPOINT_VERSION}")
+    return checkpoint
