@@ -16,7 +16,6 @@ from disentangle.errors import UserError
 COMMAND_MODULES = [
     "study.commands.analyze",
     "study.commands.data",
-    "study.commands.pretrained",
     "study.commands.evaluate",
     "study.commands.metrics",
     "study.commands.pretrained",
