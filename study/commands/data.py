@@ -15,9 +15,9 @@ Prepare a dataset once so that training and metrics start instantly.
              (about a minute) unless you have the original
              dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz (--npz or $DSPRITES_NPZ).
   faces      synthetic 64x64 faces with 16 CelebA attributes (Smiling, Male, Eyeglasses, ...),
-             written as JPEGs in CelebA's exact layout, so `--dataset celeba --root DIR` reads
-             them like the real thing; the ground-truth version (`--dataset faces`) needs no
-             files.
+             written as JPEGs in CelebA's exact layout, so the celeba dataset reads them like
+             the real thing (--set dataset.name=celeba --set dataset.root=DIR); the
+             ground-truth version (dataset faces) renders on demand and needs no files.
   celeba     your copy of CelebA (torchvision's layout): checked, decoded once into a
              memory-mapped cache of 64x64 images.
 
@@ -44,19 +44,24 @@ def register(commands) -> None:
 
     faces = datasets.add_parser(
         "faces", help="write synthetic faces in CelebA's layout; sample grid, attribute table",
-        description="Render synthetic faces (about a minute for 50,000 on two cores) and write them as JPEGs "
-                    "in CelebA's layout (DIR/celeba/img_align_celeba, list_attr_celeba.txt, "
-                    "list_eval_partition.txt, plus factors.csv with every ground-truth factor), "
-                    "with a 10x10 sample grid and a table of attribute frequencies.")
+        description="Render synthetic faces (under a minute for 50,000 on two free cores) and "
+                    "write them as JPEGs in CelebA's layout (DIR/celeba/img_align_celeba, "
+                    "list_attr_celeba.txt, list_eval_partition.txt, plus factors.csv with every "
+                    "ground-truth factor), with a 10x10 sample grid, each attribute shown on "
+                    "one face, and a table of attribute frequencies. Their attributes are "
+                    "correlated as in CelebA (Male with Heavy_Makeup, Smiling with "
+                    "Mouth_Slightly_Open, ...); see disentangle/data/faces.py.")
     add_common_options(
         faces, out_default=None,
-        out_help="where to write: DIR/celeba (the dataset), DIR/faces_samples.png and "
-                 "DIR/attribute_frequencies.csv (default: <cache-dir>/faces)",
+        out_help="where to write: DIR/celeba (the dataset), DIR/faces_samples.png, "
+                 "DIR/faces_attributes.png and DIR/attribute_frequencies.csv "
+                 "(default: <cache-dir>/faces)",
         seed_help="seed of the attributes, nuisance factors and sample grid; the same seed "
                   "writes the same files (default 0)")
     faces.add_argument(
         "--num", type=int, default=50_000,
-        help="number of faces (default 50000, about a minute; CelebA has 202599)")
+        help="number of faces (default 50000; CelebA has 202599); 80 %% train, 10 %% valid, "
+             "10 %% test")
     faces.add_argument(
         "--workers", type=int, default=None,
         help="processes rendering and encoding in parallel (default: one per CPU core)")
@@ -148,8 +153,9 @@ def run_faces(args) -> int:
     for line in lines[1:]:
         name, want, got = line.split(",")
         print(f"{name:<20} {want:>8} {got:>8}")
-    print(f"train on it with: --dataset celeba --root {out} (split and preprocessing as you "
-          "like; both preprocessings leave these 64x64 images as they are)")
+    print(f"use it as CelebA: --set dataset.name=celeba --set dataset.root={out} in a study, "
+          f"or get_dataset('celeba', root='{out}'); both preprocessings leave these 64x64 "
+          "images as they are")
     return 0
 
 
