@@ -193,8 +193,8 @@ def render_report(results: SweepResults, final: pd.DataFrame, figures: list[Figu
     lines += ["## End-of-training results", "",
               "Mean ± standard deviation over seeds (median in brackets) of each trial's last "
               "reported epoch.", ""] + summary_markdown(final) + [""]
-    lines += ["## What is missing", ""] + [f"- {line}" for line in
-                                           missing_lines(trials, verdicts, figures, notes)]
+    missing = missing_lines(trials, final, verdicts, figures, notes)
+    lines += ["## What is missing", ""] + [f"- {line}" for line in missing]
     lines += ["", "## Files", "",
               "- `tables/epochs.csv` (and `.parquet`): every trial and epoch, every metric",
               "- `tables/final.csv`: each trial's last epoch; `tables/summary.csv`: mean, std, "
@@ -216,11 +216,15 @@ def overview(results: SweepResults, final: pd.DataFrame) -> list[str]:
     return [f"Sweep `{results.root}`, read {datetime.datetime.now():%Y-%m-%d %H:%M}. "
             f"{len(trials)} trials ({status.get('finished', 0)} finished, "
             f"{status.get('incomplete', 0)} still running or stopped early, "
-            f"{status.get('errored', 0)} errored) in {len(per_setting)} settings, "
+            f"{status.get('errored', 0)} errored) in {plural(len(per_setting), 'setting')}, "
             f"{seeds} seeds per setting, "
             f"{int(epochs.max()) if len(epochs) else 0} epochs at most"
             + (f" (steps up to {int(final['steps'].max()):,})" if "steps" in final
                and final["steps"].notna().any() else "") + "."]
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def score_source(final: pd.DataFrame) -> str:
@@ -236,7 +240,7 @@ def seeds_counted(verdict: Verdict) -> str:
     if not counts:
         return "–"
     spread = f"{counts[0]}" if counts[0] == counts[-1] else f"{counts[0]}–{counts[-1]}"
-    return f"{spread} per setting ({len(counts)} settings)"
+    return f"{spread} per setting ({plural(len(counts), 'setting')})"
 
 
 def summary_markdown(final: pd.DataFrame) -> list[str]:
@@ -270,8 +274,8 @@ def sanity_markdown(table: pd.DataFrame) -> list[str]:
     return lines
 
 
-def missing_lines(trials: pd.DataFrame, verdicts: list[Verdict], figures: list[FigureFile],
-                  notes: list[str]) -> list[str]:
+def missing_lines(trials: pd.DataFrame, final: pd.DataFrame, verdicts: list[Verdict],
+                  figures: list[FigureFile], notes: list[str]) -> list[str]:
     lines = []
     incomplete = trials[trials["status"] != "finished"]
     if len(incomplete):
@@ -281,6 +285,11 @@ def missing_lines(trials: pd.DataFrame, verdicts: list[Verdict], figures: list[F
                      + "); their last reported epoch is used")
     for verdict in verdicts:
         lines += [f"{verdict.source}: {line}" for line in verdict.missing]
+    if "factor_vae_warning" in final:
+        warned = final.dropna(subset=["factor_vae_warning"])
+        for warning, group in warned.groupby("factor_vae_warning", sort=False):
+            lines.append(f"FactorVAE metric warning at the last epoch of {len(group)} trial(s) "
+                         f"({', '.join(dict.fromkeys(group['setting']))}): {warning}")
     drawn = {f.name for f in figures}
     expected = {"tradeoff": "reconstruction and a disentanglement score",
                 "training_curves": "per-epoch reconstruction or scores",

@@ -45,7 +45,8 @@ TUNE_COLUMNS = {
 }
 # Reported numbers that describe the run's speed, not the model.
 THROUGHPUT_COLUMNS = {"steps", "images_seen", "images_per_second", "epoch_seconds",
-                      "metric_seconds", "seconds"}
+                      "metric_seconds", "image_seconds", "seconds", "metric_images_drawn",
+                      "metric_images_encoded"}
 RESULT_FILE, PROGRESS_FILE, PARAMS_FILE = "result.json", "progress.csv", "params.json"
 
 
@@ -175,7 +176,8 @@ def load_results(path: str | Path) -> SweepResults:
             else f"{trial_dir.name}#{number}"
         checkpoint = latest_checkpoint(trial_dir)
         trial_rows.append({
-            "trial_id": trial_id, "experiment": trial_dir.parent.name, "status": trial_status(trial_dir, rows), "epochs": len(rows),
+            "trial_id": trial_id, "experiment": trial_dir.parent.name,
+            "status": trial_status(trial_dir, rows), "epochs": len(rows),
             "checkpoint": str(checkpoint) if checkpoint else "", "path": str(trial_dir),
             "config": json.dumps(config, sort_keys=True, default=str)})
         configs.append(config)

@@ -348,8 +348,8 @@ def kim_mnih_metric_critique(sanity: pd.DataFrame | None, num_factors: int = 5,
         rule=f"on 'all factors but one': BetaVAE score within {tolerance} of the ground truth's "
              f"and FactorVAE score lower by more than 1/(2K) = {1 / (2 * num_factors):.2f}")
     if sanity is None or len(sanity) == 0:
-        verdict.missing.append("the metrics sanity suite was not run (give its table with "
-                               "--sanity, or run `vae-study metrics sanity`)")
+        verdict.missing.append("the metrics sanity suite was not run (analyze with --sanity "
+                               "fast, or give a saved table with --sanity FILE)")
         return verdict
     names = sanity["case"].astype(str).str.lower().str.replace(r"[^a-z]", "", regex=True)
     truth = sanity[names.isin(["groundtruth", "factors", "groundtruthfactors"])]

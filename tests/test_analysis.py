@@ -413,7 +413,7 @@ def test_report_of_a_single_trial_says_what_is_missing(sweep, tmp_path):
     result = analyze(sorted(sweep.iterdir())[-1], tmp_path / "one", sanity="off")
     text = result.report.read_text()
     assert {v.verdict for v in result.verdicts} == {NOT_ENOUGH_DATA}
-    assert "## What is missing" in text and "not run (give its table" in text
+    assert "## What is missing" in text and "sanity suite was not run" in text
     assert "traversals skipped" in text
 
 
