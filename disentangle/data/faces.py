@@ -382,20 +382,21 @@ def render_faces(attributes: np.ndarray, nuisance: np.ndarray) -> np.ndarray:
     canvas = _Canvas(f, background)
 
     # Hair behind the head: short (male) or down to the shoulders (female); bald keeps the sides.
-    x, y, where = canvas.coordinates((-1.3, 1.3, -1.4, 2.2))
-    short = np.maximum(_ellipse(x, y, 0, -0.12, 0.84, 0.98), y - 0.12)
-    long = np.maximum(np.minimum(_ellipse(x, y, 0, -0.14, 0.96, 1.1),
-                                 _ellipse(x, y, 0, 0.7, 1.0, 1.0)), y - 1.45)
-    back = np.where(m(male) > 0, short, long)
+    x, y, where = canvas.coordinates((-1.02, 1.02, -1.26, 1.47))
+    upper = _ellipse(x, y, 0, m(-0.12 - 0.02 * female), m(0.84 + 0.12 * female),
+                     m(0.98 + 0.12 * female))
+    lower = _ellipse(x, y, 0, m(0.7 - 0.82 * male), m(1.0 - 0.16 * male), m(1.0 - 0.02 * male))
+    back = np.maximum(np.minimum(upper, lower), y - m(1.45 - 1.33 * male))
     back = np.maximum(back, np.where(m(bald) > 0, -0.1 - y, -9.0))
     strands = 1 + 0.07 * np.sin(38 * x + 4 * y)
     canvas.paint(back, c(hair * 0.82) * strands[:, None], where, silhouette=True)
 
     # Shoulders (upright: only the head tilts) and neck.
-    x, y, where = canvas.coordinates((-2.2, 2.2, 0.4, 3.4))
+    x, y, where = canvas.coordinates((-2.2, 2.2, 1.25, 3.4))
     upright_x, upright_y = canvas.upright(where)
     canvas.paint(_ellipse(upright_x, upright_y, 0, 2.3, 1.8, 1.0), _CLOTHES, where,
                  silhouette=True)
+    x, y, where = canvas.coordinates((-0.4, 0.4, 0.4, 1.6))
     neck_shade = c(skin) * (0.78 + 0.1 * np.clip(1.4 - y, 0, 1))[:, None]
     neck = _box(x / m(0.88 + 0.22 * male), y, -0.32, 0.32, 0.4, 1.6)
     canvas.paint(neck, neck_shade, where, silhouette=True)
@@ -406,7 +407,7 @@ def render_faces(attributes: np.ndarray, nuisance: np.ndarray) -> np.ndarray:
         canvas.paint(_ellipse(x, y, side * 0.74, 0.02, 0.12, 0.2), skin * 0.88, where,
                      silhouette=True)
         canvas.paint(_ellipse(x, y, side * 0.76, 0.02, 0.055, 0.11), skin * 0.7, where)
-    x, y, where = canvas.coordinates((-0.9, 0.9, -1.1, 1.1))
+    x, y, where = canvas.coordinates((-0.78, 0.78, -1.02, 1.02))
     taper = 1 - m(0.3 - 0.14 * male) * np.clip(y, 0, None) ** 2
     head = _ellipse(x / taper, y, 0, 0, 0.74, 0.98)
     rim = np.clip((x / 0.74) ** 2 + (y / 0.98) ** 2, 0, 1)
@@ -487,7 +488,7 @@ def render_faces(attributes: np.ndarray, nuisance: np.ndarray) -> np.ndarray:
 
     # Hair over the forehead: a cap above the hairline (a lower, jagged one with bangs); bald
     # heads keep only the fringe.
-    x, y, where = canvas.coordinates((-1.0, 1.0, -1.3, 0.0))
+    x, y, where = canvas.coordinates((-0.9, 0.9, -1.26, 0.0))
     outer = _ellipse(x, y, 0, -0.12 - 0.04 * m(female), 0.8 + 0.04 * m(female),
                      1.0 + 0.06 * m(female))
     hairline = -0.6 + 0.5 * (x + 0.12 * m(female)) ** 2
@@ -519,8 +520,12 @@ def render_faces(attributes: np.ndarray, nuisance: np.ndarray) -> np.ndarray:
         canvas.paint(_band(x, y, 0, -0.08, 0.11, 0.02, 0.022), _FRAME, where)
 
     # Light from one side over everything but the backdrop.
-    light = 1 + 0.22 * m(f["lighting"]) * np.clip(canvas.x, -1.5, 1.5)
-    image = canvas.image * (1 + canvas.coverage * (light - 1))[:, None]
+    light = np.clip(canvas.x, -1.5, 1.5)
+    light *= m(0.22 * f["lighting"])
+    light *= canvas.coverage
+    light += 1
+    image = canvas.image
+    image *= light[:, None]
     return np.clip(image, 0, 1, out=image)
 
 
