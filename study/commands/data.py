@@ -123,13 +123,13 @@ def run_dsprites(args) -> int:
 def run_faces(args) -> int:
     import numpy as np
 
-    from disentangle.data import cache_dir
     from disentangle.data.celeba import load_celeba
     from disentangle.data.faces import (
-        ATTRIBUTES, attribute_examples, attribute_marginals, write_faces)
+        ATTRIBUTES, attribute_examples, attribute_marginals, default_faces_root, write_faces)
     from disentangle.data.images import save_image_grid
 
-    out = Path(args.out) if args.out else Path(args.cache_dir or cache_dir()) / "faces"
+    out = (Path(args.out) if args.out else Path(args.cache_dir) / "faces" if args.cache_dir
+           else default_faces_root())
     folder = write_faces(out, num=args.num, seed=args.seed, workers=args.workers,
                          progress=True, force=args.force)
     dataset = load_celeba(out, preprocessing="resize", split="all", cache=False)
