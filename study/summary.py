@@ -41,7 +41,8 @@ class SweepOutcome:
     unfinished: int = 0
 
     @classmethod
-    def from_results(cls, study: dict, path: Path, results) -> "SweepOutcome":
+    def from_results(cls, study: dict, path: Path, results, unfinished: int = 0
+                     ) -> "SweepOutcome":
         keys = sorted(({key for variant in expand_variants(study["variants"]) for key in variant}
                        | set((study["search"] or {}).get("space", {}))) - {"model"})
         rows = []
@@ -58,7 +59,7 @@ class SweepOutcome:
         trials = pd.DataFrame(rows)
         return cls(path=path, trials=trials, table=_group_table(trials),
                    score_source="paper preset, last epoch" if paper else "fast preset, last epoch",
-                   unfinished=len(results) - results.num_terminated - results.num_errors)
+                   unfinished=unfinished)
 
     def write_csv(self, file: Path) -> None:
         temporary = file.with_suffix(".tmp")

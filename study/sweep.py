@@ -227,9 +227,15 @@ def resume_sweep(path: str | Path):
 
 
 def _finish(study: dict, path: Path, results):
+    from ray.tune import ExperimentAnalysis
+
     from study.summary import SweepOutcome
 
-    outcome = SweepOutcome.from_results(study, path, results)
+    # After an interrupt Tune stops the running trials in memory, so count the unfinished
+    # ones in the saved experiment state, which is what --resume continues from.
+    saved = ExperimentAnalysis(str(path)).trials
+    unfinished = sum(trial.status not in ("TERMINATED", "ERROR") for trial in saved)
+    outcome = SweepOutcome.from_results(study, path, results, unfinished)
     outcome.write_csv(path / "summary.csv")
     return outcome
 
