@@ -156,7 +156,7 @@ def _decode_chunk(task) -> np.ndarray:
 class CelebADataset(ImageDataset):
     """One split of a CelebA folder: 64x64 RGB images with their binary attributes.
 
-    ``attributes`` is uint8 (N, 40) with 1 where CelebA says -1 -> 0 / 1 -> 1, in the order of
+    ``attributes`` is uint8 (N, 40): CelebA's -1/1 as 0/1, columns in the order of
     ``attribute_names``; ``files`` are the image names; ``partition`` is each image's official
     split (0 train, 1 valid, 2 test); ``factors`` is the ground truth of a synthetic tree (a
     pandas DataFrame from factors.csv, one row per image) or None."""
@@ -189,9 +189,9 @@ class CelebADataset(ImageDataset):
         if self._pixels is not None:
             pixels = self._pixels[self._rows[indices]]
         else:
-            pixels = np.stack([preprocess_image(self._image_folder / self.files[i],
-                                                self.preprocessing) for i in indices]
-                              ).reshape(len(indices), *self.observation_shape)
+            pixels = np.array([preprocess_image(self._image_folder / self.files[i],
+                                                self.preprocessing) for i in indices],
+                              dtype=np.uint8).reshape(len(indices), *self.observation_shape)
         return pixels.astype(np.float32) * np.float32(1 / 255)
 
     def describe(self) -> dict:
