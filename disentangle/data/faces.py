@@ -328,7 +328,7 @@ class _Canvas:
 
     def paint(self, distance, colour, where, opacity=None, softness=1.0, silhouette=False):
         """Composite ``colour`` ((3,), (N, 3) or (N, 3, h, w)) inside ``distance`` < 0,
-        anti-aliased over ``softness`` pixels, with per-image ``opacity``. Silhouette shapes
+        anti-aliased over ``softness`` pixels, with an ``opacity`` (per image, or for all). Silhouette shapes
         (hair, head, body, hat) mark where the light falls."""
         images, rows, cols = where
         pixels_per_unit = self._pixels_per_unit if images is None else (
@@ -336,8 +336,8 @@ class _Canvas:
         alpha = distance * (pixels_per_unit * np.float32(-1 / softness))
         alpha += np.float32(0.5)
         np.clip(alpha, 0, 1, out=alpha)
-        if opacity is not None:
-            alpha *= np.asarray(opacity, np.float32)[:, None, None]
+        if opacity is not None:  # one for all images, or one per image
+            alpha *= np.asarray(opacity, np.float32).reshape(-1, 1, 1)
         colour = np.asarray(colour, np.float32)
         if colour.ndim < 4:
             colour = colour.reshape(-1, 3, 1, 1)
@@ -419,9 +419,9 @@ def render_faces(attributes: np.ndarray, nuisance: np.ndarray) -> np.ndarray:
         if len(makeup):
             x, y, where = canvas.coordinates((side * 0.1, side * 0.6, -0.25, 0.4), makeup)
             canvas.paint(_ellipse(x, y, side * 0.3, -0.13, 0.17, 0.08), _EYESHADOW, where,
-                         opacity=np.full(len(makeup), 0.6), softness=2)
+                         opacity=0.6, softness=2)
             canvas.paint(_ellipse(x, y, side * 0.42, 0.26, 0.14, 0.09), _BLUSH, where,
-                         opacity=np.full(len(makeup), 0.5), softness=3)
+                         opacity=0.5, softness=3)
         x, y, where = canvas.coordinates((side * 0.18, side * 0.58, 0.05, 0.35))
         canvas.paint(_ellipse(x, y, side * 0.38, 0.2, 0.15, 0.1), np.minimum(skin * 1.15, 1),
                      where, opacity=0.7 * smiling, softness=3)
@@ -513,7 +513,7 @@ def render_faces(attributes: np.ndarray, nuisance: np.ndarray) -> np.ndarray:
         for side in (-1, 1):
             x, y, where = canvas.coordinates((side * 0.08, side * 0.78, -0.24, 0.1), glasses)
             lens = _ellipse(x, y, side * 0.3, -0.07, 0.2, 0.15)
-            canvas.paint(lens, _LENS, where, opacity=np.full(len(glasses), 0.25))
+            canvas.paint(lens, _LENS, where, opacity=0.25)
             canvas.paint(np.abs(lens) - 0.025, _FRAME, where)
             canvas.paint(_box(side * x, y, 0.5, 0.76, -0.12, -0.08), _FRAME, where)
         x, y, where = canvas.coordinates((-0.12, 0.12, -0.14, -0.06), glasses)
