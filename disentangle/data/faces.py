@@ -328,8 +328,8 @@ class _Canvas:
 
     def paint(self, distance, colour, where, opacity=None, softness=1.0, silhouette=False):
         """Composite ``colour`` ((3,), (N, 3) or (N, 3, h, w)) inside ``distance`` < 0,
-        anti-aliased over ``softness`` pixels, with an ``opacity`` (per image, or for all). Silhouette shapes
-        (hair, head, body, hat) mark where the light falls."""
+        anti-aliased over ``softness`` pixels, with an ``opacity`` (per image, or for all).
+        Silhouette shapes (hair, head, body, hat) mark where the light falls."""
         images, rows, cols = where
         pixels_per_unit = self._pixels_per_unit if images is None else (
             self._pixels_per_unit[images])
