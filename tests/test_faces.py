@@ -124,6 +124,42 @@ def test_male_shortens_the_hair_and_broadens_the_jaw():
     assert not changed[:6].any()  # the backdrop above the head
 
 
+def render_nuisance(**values):
+    nuisance = dict(NUISANCE_FIXED, **values)
+    return render_faces(np.zeros((1, len(ATTRIBUTES)), np.uint8),
+                        np.array([[nuisance[n] for n in NUISANCES]]))[0]
+
+
+def figure(**values):
+    """Where the face and body are: the pixels a change of backdrop leaves alone."""
+    one, other = render_nuisance(**values), render_nuisance(**dict(values, background_hue=0.05))
+    return np.abs(one - other).max(axis=0) < 0.02
+
+
+def test_nuisance_factors_move_recolour_and_light_the_face():
+    base = render_nuisance()
+
+    def centre(mask):
+        rows, cols = np.nonzero(mask)
+        return rows.mean(), cols.mean()
+
+    assert centre(figure(position_x=1.0))[1] > centre(figure())[1] + 3
+    top = np.flatnonzero(figure().any(axis=1))[0]  # the top of the hair
+    assert np.flatnonzero(figure(position_y=-1.0).any(axis=1))[0] <= top - 2
+    assert figure(size=1.0).sum() > figure(size=-1.0).sum() + 200
+    tilted = render_nuisance(rotation=1.0)
+    assert np.abs(tilted - render_nuisance(rotation=-1.0))[:, 10:50].mean() > 0.02
+    cheek = (slice(None), slice(32, 36), slice(22, 26))
+    assert render_nuisance(skin_tone=1.0)[cheek].mean() < base[cheek].mean() - 0.2
+    hair = (slice(None), slice(9, 13), slice(28, 37))
+    assert np.abs(render_nuisance(hair_tone=1.0)[hair] - base[hair]).mean() > 0.1
+    recoloured = ~figure()
+    assert recoloured[:4].all() and not recoloured[28:40, 26:38].any()  # backdrop, not face
+    lit_right = render_nuisance(lighting=1.0) - render_nuisance(lighting=-1.0)
+    assert lit_right[:, 20:45, 38:46].mean() > 0.05 and lit_right[:, 20:45, 18:26].mean() < -0.05
+    assert np.abs(lit_right[:, :5]).max() == 0  # the backdrop is not lit
+
+
 def test_every_attribute_changes_every_face_of_the_ground_truth_data():
     dataset = FacesDataset()
     random_state = np.random.RandomState(1)
