@@ -38,32 +38,29 @@ def _grid(images: torch.Tensor, nrow: int) -> torch.Tensor:
 
 
 class PanelWriter:
-    """Writes both panels of a model for a fixed set of images, each epoch, with tensorboardX."""
+    """Writes both panels of a model for a fixed set of images, each epoch, with tensorboardX.
+
+    Each epoch's panels go to their own event file, closed before ``write`` returns:
+    tensorboardX writes events from a background queue that ``flush`` does not drain, and Tune
+    copies the trial's artifacts to storage right after the epoch, so an open file could be
+    copied with its last image missing. TensorBoard reads all files of a folder in order."""
 
     def __init__(self, logdir: str, images: np.ndarray, limit: float, steps: int):
         self.logdir = logdir
         self.images = images
         self.limit, self.steps = limit, steps
-        self._writer = None
 
     def write(self, model, epoch: int, device) -> None:
         from tensorboardX import SummaryWriter
 
-        if self._writer is None:
-            self._writer = SummaryWriter(self.logdir)
         images = torch.from_numpy(self.images).to(device)
         was_training = model.training
         model.eval()
+        writer = SummaryWriter(self.logdir, filename_suffix=f".epoch{epoch:06d}")
         try:
-            self._writer.add_image("reconstructions", reconstruction_panel(model, images), epoch)
-            self._writer.add_image("traversals",
-                                   traversal_panel(model, images[0], self.limit, self.steps),
-                                   epoch)
+            writer.add_image("reconstructions", reconstruction_panel(model, images), epoch)
+            writer.add_image("traversals",
+                             traversal_panel(model, images[0], self.limit, self.steps), epoch)
         finally:
+            writer.close()
             model.train(was_training)
-        self._writer.flush()
-
-    def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None

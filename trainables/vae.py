@@ -155,13 +155,8 @@ class StudyTrainable(tune.Trainable):
     def reset_config(self, new_config: dict) -> bool:
         """Take the next trial in this same process (Tune's ``reuse_actors``): the imports,
         the torch thread pool and the shared dataset stay, everything else is rebuilt."""
-        self.cleanup()
         self.setup(new_config)
         return True
-
-    def cleanup(self) -> None:
-        if self.panels is not None:
-            self.panels.close()
 
 
 class VAETrainable(StudyTrainable):
