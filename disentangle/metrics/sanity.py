@@ -157,7 +157,7 @@ def save_figure(rows: list[dict], path: str | Path, num_factors: int = len(DSPRI
     axes.set_ylim(0, 1.05)
     axes.set_ylabel("score (evaluation accuracy)")
     axes.set_title("What each metric measures: hand-built representations of dSprites' factors")
-    axes.legend(loc="lower left", fontsize=8)
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=4, fontsize=8)
     figure.tight_layout()
     temporary = path.with_name(path.name + ".tmp.png")
     figure.savefig(temporary, dpi=120)
