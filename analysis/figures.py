@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -252,7 +253,7 @@ def metrics_vs_hyperparameter(final: pd.DataFrame, folder: Path) -> FigureFile |
                 if not math.isnan(std):
                     axis.axhspan(mean - std, mean + std, color=MODEL_COLORS["vae"], alpha=0.08)
             axis.grid(alpha=0.25, axis="y")
-        row_axes[0].set_ylabel(label(column))
+        row_axes[0].set_ylabel(textwrap.fill(label(column), 20))
     for axis, model in zip(axes[-1], kinds):
         axis.set_xlabel(f"{MODEL_NAMES[model]}: {SYMBOLS[SWEPT_PARAMETER[model]]}")
     handles = [Line2D([], [], color=MODEL_COLORS[m], marker="s", ls="", alpha=0.5,

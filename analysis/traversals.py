@@ -4,7 +4,9 @@ For each model kind the trials are ranked by their end-of-training FactorVAE sco
 and the median trial that still have a checkpoint are loaded (``disentangle.models.load_model``
 on the Trainable's ``trainer.pt``). A seed image from the trial's dataset is encoded; each
 latent dimension in turn is set to -2 .. 2 while the others keep the encoder mean, and the
-decoded images form one row per dimension, rows sorted by the dimension's KL (most used on top).
+decoded images form one row per dimension, rows sorted by the dimension's KL (most used on
+top), measured on a batch of the dataset. Without the data (not cached, not renderable) the
+traversal centres on the prior mean and sorts by the trial's last reported ``kl_dim_i``.
 """
 
 from __future__ import annotations
@@ -69,11 +71,25 @@ def select_models(final: pd.DataFrame, trials: pd.DataFrame) -> tuple[list[Selec
     return selections, missing
 
 
-def kl_order(row: pd.Series, latent_dim: int) -> list[int]:
-    """Latent dimensions sorted by the trial's last reported per-dimension KL, largest first."""
-    kl = [row.get(f"kl_dim_{d}", np.nan) for d in range(latent_dim)]
+def reported_kl(row: pd.Series, latent_dim: int) -> np.ndarray:
+    """The trial's last reported per-dimension KL (NaN where not reported)."""
+    return np.array([row.get(f"kl_dim_{d}", np.nan) for d in range(latent_dim)], dtype=float)
+
+
+def measured_kl(model, images: np.ndarray) -> np.ndarray:
+    """Mean KL(q(z_d|x) || N(0, 1)) of each latent dimension over ``images``."""
+    import torch
+
+    with torch.inference_mode():
+        mean, log_var = model.encode(torch.as_tensor(images, dtype=torch.float32))
+        kl = 0.5 * (mean.float() ** 2 + log_var.float().exp() - log_var.float() - 1)
+    return kl.mean(dim=0).numpy()
+
+
+def kl_order(kl) -> list[int]:
+    """Latent dimensions sorted by KL, largest first (unknown KL last)."""
     kl = [-math.inf if value is None or math.isnan(value) else value for value in kl]
-    return sorted(range(latent_dim), key=lambda d: -kl[d])
+    return sorted(range(len(kl)), key=lambda d: -kl[d])
 
 
 def traverse(model, image: np.ndarray | None, dims: list[int]) -> np.ndarray:
@@ -96,8 +112,22 @@ def traverse(model, image: np.ndarray | None, dims: list[int]) -> np.ndarray:
         return model.decode(codes).float().clamp(0, 1).numpy()
 
 
-def seed_image(config: dict, datasets: dict, seed: int = 0) -> tuple[np.ndarray | None, str]:
-    """One image of the trial's dataset (from the on-disk cache), or None and the reason.
+def with_seed_column(traversal: np.ndarray, image: np.ndarray | None, rows: int
+                     ) -> np.ndarray:
+    """Prepend a column holding the seed image in the first row (blank below) to the
+    traversal's rows; unchanged when there is no seed image."""
+    if image is None:
+        return traversal
+    steps = len(traversal) // rows
+    tiles = traversal.reshape(rows, steps, *traversal.shape[1:])
+    first = np.ones((rows, 1, *traversal.shape[1:]), dtype=traversal.dtype)
+    first[0, 0] = image
+    return np.concatenate([first, tiles], axis=1).reshape(-1, *traversal.shape[1:])
+
+
+def trial_images(config: dict, datasets: dict, count: int = 256, seed: int = 0
+                 ) -> tuple[np.ndarray | None, str]:
+    """``count`` images of the trial's dataset (from the on-disk cache), or None and the reason.
 
     ``datasets`` caches the loaded datasets (or the reason one failed) by name and options."""
     import json
@@ -118,8 +148,8 @@ def seed_image(config: dict, datasets: dict, seed: int = 0) -> tuple[np.ndarray 
                             f"{str(error).splitlines()[0][:100]})"
     if isinstance(datasets[key], str):
         return None, datasets[key]
-    index = datasets[key].sample_indices(1, np.random.RandomState(seed))
-    return datasets[key].images(index)[0], f"a {name} image"
+    indices = datasets[key].sample_indices(count, np.random.RandomState(seed))
+    return datasets[key].images(indices), f"a {name} image (input column)"
 
 
 def traversal_figure(selections: list[Selection], trials: pd.DataFrame, folder: str | Path
@@ -143,35 +173,39 @@ def traversal_figure(selections: list[Selection], trials: pd.DataFrame, folder: 
                          f"{selection.checkpoint_file} could not be loaded ({error})")
             continue
         config = json.loads(configs.get(selection.row["trial_id"], "{}"))
-        image, centre = seed_image(config, datasets)
-        dims = kl_order(selection.row, model.latent_dim)
-        grid = image_grid(traverse(model, image, dims), nrow=len(TRAVERSAL_VALUES))
-        panels.append((selection, grid, dims, centre))
+        images, centre = trial_images(config, datasets)
+        image = None if images is None else images[0]
+        kl = measured_kl(model, images) if images is not None else reported_kl(
+            selection.row, model.latent_dim)
+        dims = kl_order(kl)
+        grid = image_grid(with_seed_column(traverse(model, image, dims), image, len(dims)),
+                          nrow=len(TRAVERSAL_VALUES) + (image is not None))
+        panels.append((selection, grid, dims, centre, image is not None, kl))
     if not panels:
         return None, notes
     roles = ["best", "median"]
     kinds = list(dict.fromkeys(s.row["model"] for s, *_ in panels))
-    rows_per_panel = max(len(dims) for _, _, dims, _ in panels)
+    rows_per_panel = max(len(panel[2]) for panel in panels)
     panel_width = PAGE_WIDTH / max(len(kinds), 2)
     figure = new_figure(panel_width * len(kinds),
-                        len(roles) * (panel_width * rows_per_panel / len(TRAVERSAL_VALUES) + 0.45))
+                        len(roles) * (panel_width * rows_per_panel / 10 + 0.45))
     axes = figure.subplots(len(roles), len(kinds), squeeze=False)
     for axis in axes.flat:
         axis.set_visible(False)
     score = score_column(pd.DataFrame([s.row for s, *_ in panels]), "factor_vae")
-    for selection, grid, dims, centre in panels:
+    for selection, grid, dims, centre, has_input, kl in panels:
         axis = axes[roles.index(selection.role), kinds.index(selection.row["model"])]
         axis.set_visible(True)
         axis.imshow(grid.squeeze(-1) if grid.shape[-1] == 1 else grid, cmap="gray",
                     vmin=0, vmax=255, interpolation="nearest")
         tile = (grid.shape[0] - 2) / len(dims)
-        kl = [selection.row.get(f"kl_dim_{d}", np.nan) for d in dims]
         axis.set_yticks([2 + tile * (i + 0.5) for i in range(len(dims))],
                         [f"z{d}" + (f" {k:.1f}" if not pd.isna(k) else "")
-                         for d, k in zip(dims, kl)], fontsize=5.5)
-        width = (grid.shape[1] - 2) / len(TRAVERSAL_VALUES)
-        axis.set_xticks([2 + width * (i + 0.5) for i in range(len(TRAVERSAL_VALUES))],
-                        [f"{v:g}" for v in TRAVERSAL_VALUES], fontsize=5.5)
+                         for d, k in zip(dims, kl[dims])], fontsize=5.5)
+        columns = ["input"] * has_input + [f"{v:g}" for v in TRAVERSAL_VALUES]
+        width = (grid.shape[1] - 2) / len(columns)
+        axis.set_xticks([2 + width * (i + 0.5) for i in range(len(columns))], columns,
+                        fontsize=5.5)
         axis.tick_params(length=0)
         axis.spines[:].set_visible(False)
         value = selection.row.get(score, np.nan)
@@ -185,9 +219,11 @@ def traversal_figure(selections: list[Selection], trials: pd.DataFrame, folder: 
                      f"{selection.checkpoint_file}")
     return save(figure, Path(folder), "traversals",
                 "Latent traversals of the best and the median model of each kind (by FactorVAE "
-                "score): each row sets one latent dimension to -2 .. 2 around the encoding of a "
-                "seed image, rows sorted by the dimension's KL (label: dimension and KL in "
-                "nats; the least used dimensions at the bottom should change nothing)."), notes
+                "score): each row sets one latent dimension to -2 .. 2 around the encoding of "
+                "the input image, the others kept; rows sorted by the dimension's KL (label: "
+                "dimension and KL in nats over 256 dataset images, or as last reported when the "
+                "data is unavailable); the least used dimensions at the bottom should change "
+                "nothing."), notes
 
 
 def traversals(final: pd.DataFrame, trials: pd.DataFrame, folder: str | Path

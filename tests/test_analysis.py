@@ -353,7 +353,8 @@ def write_checkpoint_for(trial_path: Path, model_kind: str, seed: int) -> Path:
 
 
 def test_traversals_of_best_and_median_model_per_kind(tmp_path):
-    from analysis.traversals import TRAVERSAL_VALUES, kl_order, traversals, traverse
+    from analysis.traversals import (TRAVERSAL_VALUES, kl_order, measured_kl, traversals,
+                                     traverse, with_seed_column)
 
     sweep = write_sweep(tmp_path / "sweep", [("beta_vae", 4.0)], seeds=(0, 1, 2), epochs=2)
     for number, trial in enumerate(sorted(sweep.iterdir())):
@@ -365,14 +366,21 @@ def test_traversals_of_best_and_median_model_per_kind(tmp_path):
     assert_figure_files(figure)
     traversed = [note for note in notes if "traversed around the prior mean" in note]
     assert len(traversed) == 2 and "best" in traversed[0] and "median" in traversed[1]
-    row = pd.Series({f"kl_dim_{d}": kl for d, kl in enumerate([0.1, 3.0, 0.0, 2.0, 0.5, 1.0])})
-    assert kl_order(row, LATENT_DIM) == [1, 3, 5, 4, 0, 2]
+    assert kl_order([0.1, 3.0, 0.0, 2.0, 0.5, 1.0]) == [1, 3, 5, 4, 0, 2]
+    assert kl_order([math.nan, 0.5]) == [1, 0]
     from disentangle.models import load_model
 
     model = load_model(sorted(sweep.iterdir())[1] / "checkpoint_000003" / "trainer.pt")
     images = traverse(model, np.zeros((1, 64, 64), np.float32), [1, 3])
     assert images.shape == (2 * len(TRAVERSAL_VALUES), 1, 64, 64)
     assert 0 <= images.min() and images.max() <= 1
+    seed = np.full((1, 64, 64), 0.25, np.float32)
+    framed = with_seed_column(images, seed, rows=2)  # the input image leads the first row
+    assert framed.shape == (2 * (len(TRAVERSAL_VALUES) + 1), 1, 64, 64)
+    assert (framed[0] == 0.25).all() and (framed[len(TRAVERSAL_VALUES) + 1] == 1).all()
+    assert (framed[1] == images[0]).all()
+    kl = measured_kl(model, np.random.default_rng(0).random((8, 1, 64, 64), np.float32))
+    assert kl.shape == (LATENT_DIM,) and (kl >= 0).all()
 
 
 @pytest.fixture(scope="module")
