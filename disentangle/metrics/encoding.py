@@ -6,7 +6,10 @@ index, so an evaluation only ever needs the representation of each distinct inde
 the paper settings on dSprites the metrics draw about 2.9 million observations but at most the
 737,280 distinct images exist. Both sources take the same (already drawn) index arrays and
 return the same values, so the random state is consumed identically by both paths: the metrics
-draw every factor first and encode afterwards.
+draw every factor first and encode afterwards. Both read observations through
+``data.images(indices)``, which is what ``GroundTruthDataset.sample_observations_from_factors``
+returns; a dataset that added random noise to its observations would need the plain path's
+per-draw sampling and is not supported.
 """
 
 from __future__ import annotations
