@@ -28,8 +28,9 @@ def register(commands) -> None:
                         help="checkpoint files (.pt) or disentangling-vae result folders")
     parser.add_argument(
         "--dataset", default="dsprites",
-        help="ground-truth dataset to score on (default: dsprites, the only one with factors "
-             "here); it must match the images the models were trained on")
+        help="ground-truth dataset (one with known factors) to score on, as named by "
+             "`vae-study data` (default: dsprites); it must be the data the models were "
+             "trained on")
     parser.add_argument(
         "--preset", choices=("fast", "paper"), default="paper",
         help="metric settings: 'paper' is the papers' protocol (10,000 training and 5,000 "
