@@ -298,8 +298,11 @@ def metric_columns(epochs: pd.DataFrame) -> list[str]:
 
 
 def model_metrics(columns: list[str]) -> list[str]:
-    """Metric columns about the model: no speed figures, no per-dimension KL."""
-    return [c for c in columns if c not in THROUGHPUT_COLUMNS and not c.startswith("kl_dim_")]
+    """Metric columns about the model (no speed figures, no per-dimension KL), the
+    disentanglement scores first."""
+    about_model = [c for c in columns if c.removeprefix("paper_") not in THROUGHPUT_COLUMNS
+                   and not c.startswith("kl_dim_")]
+    return sorted(about_model, key=lambda c: ("score" not in c, "accuracy" not in c))
 
 
 def final_epochs(epochs: pd.DataFrame) -> pd.DataFrame:
