@@ -56,8 +56,8 @@ def load_sanity(source: str | Path | None) -> tuple[pd.DataFrame | None, str]:
             f"run now with the {source} metric preset"
     path = Path(source)
     if not path.is_file():
-        raise UserError(f"--sanity {source}: no such file; give fast, paper, off, or a CSV/JSON "
-                        f"table written from `vae-study metrics sanity`")
+        raise UserError(f"--sanity {source}: no such file; give fast, paper, off, or the "
+                        f"sanity.csv that `vae-study metrics sanity` wrote")
     try:
         table = pd.read_json(path) if path.suffix == ".json" else pd.read_csv(path)
     except ValueError as error:
@@ -116,7 +116,7 @@ def write_analysis(results: SweepResults, folder: Path, sanity_table, sanity_sou
     verdicts = all_verdicts(final, sanity_table, rule)
     report = folder / REPORT_FILE
     report.write_text(render_report(results, final, figures, verdicts, rule, sanity_table,
-                                    sanity_source, notes))
+                                    sanity_source, notes), encoding="utf-8")
     return Analysis(folder, report, figures, tables, verdicts, notes)
 
 

@@ -159,7 +159,7 @@ def load_results(path: str | Path) -> SweepResults:
 
     Raises UserError when ``path`` holds no Tune trial folder.
     """
-    root = Path(path).expanduser()
+    root = Path(path).expanduser().resolve()
     if not root.is_dir():
         raise UserError(f"{root} is not a folder; give the sweep folder that `vae-study "
                         f"sweep` printed (storage/experiment name) or one trial folder in it")

@@ -349,7 +349,8 @@ def kim_mnih_metric_critique(sanity: pd.DataFrame | None, num_factors: int = 5,
              f"and FactorVAE score lower by more than 1/(2K) = {1 / (2 * num_factors):.2f}")
     if sanity is None or len(sanity) == 0:
         verdict.missing.append("the metrics sanity suite was not run (analyze with --sanity "
-                               "fast, or give a saved table with --sanity FILE)")
+                               "fast, or --sanity metrics-sanity/sanity.csv as written by "
+                               "`vae-study metrics sanity`)")
         return verdict
     names = sanity["case"].astype(str).str.lower().str.replace(r"[^a-z]", "", regex=True)
     truth = sanity[names.isin(["groundtruth", "factors", "groundtruthfactors"])]

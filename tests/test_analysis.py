@@ -396,7 +396,7 @@ def analysis(sweep, tmp_path_factory):
 
 
 def test_report_states_each_claim_with_verdict_evidence_and_figures(analysis):
-    text = analysis.report.read_text()
+    text = analysis.report.read_text(encoding="utf-8")
     verdicts = {v.key: v.verdict for v in analysis.verdicts}
     assert verdicts == {"higgins": CONFIRMED, "kim_mnih_tradeoff": CONFIRMED,
                         "beta_tradeoff": CONFIRMED, "metric_critique": CONFIRMED,
@@ -419,7 +419,7 @@ def test_report_of_a_single_trial_says_what_is_missing(sweep, tmp_path):
     from analysis.report import analyze
 
     result = analyze(sorted(sweep.iterdir())[-1], tmp_path / "one", sanity="off")
-    text = result.report.read_text()
+    text = result.report.read_text(encoding="utf-8")
     assert {v.verdict for v in result.verdicts} == {NOT_ENOUGH_DATA}
     assert "## What is missing" in text and "sanity suite was not run" in text
     assert "traversals skipped" in text
