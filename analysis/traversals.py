@@ -183,7 +183,7 @@ def traversal_figure(selections: list[Selection], trials: pd.DataFrame, folder: 
         panels.append((selection, grid, dims, centre, image is not None, kl))
     if not panels:
         return None, notes
-    roles = ["best", "median"]
+    roles = [r for r in ("best", "median") if any(s.role == r for s, *_ in panels)]
     kinds = list(dict.fromkeys(s.row["model"] for s, *_ in panels))
     rows_per_panel = max(len(panel[2]) for panel in panels)
     panel_width = PAGE_WIDTH / max(len(kinds), 2)
