@@ -202,9 +202,9 @@ def _validate_metrics(metrics: dict) -> None:
     if not isinstance(metrics.get("enabled"), bool):
         raise UserError("metrics.enabled must be true or false")
     every = metrics.get("paper_every")
-    if isinstance(every, bool) or not isinstance(every, int) or every < 0:
-        raise UserError(f"metrics.paper_every must be a whole number >= 0 "
-                        f"(0 = only after the last epoch), got {every!r}")
+    if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 0):
+        raise UserError(f"metrics.paper_every must be a whole number >= 0 (0 = only after the "
+                        f"last epoch) or null (never), got {every!r}")
     from disentangle.metrics.settings import resolve_settings, split_overrides
 
     for preset in ("fast", "paper"):

@@ -103,7 +103,7 @@ def test_quick_sweep_end_to_end_prints_progress_and_a_summary_over_seeds(
     assert code == 0
     experiment = tmp_path / "e2e"
     assert out.count("done   ") == 6
-    for row in ("vae         -", "beta_vae    beta=4", "factor_vae  gamma=35"):
+    for row in ("vae         -", "beta_vae    beta=4", "factor_vae  gamma=40"):
         line = next(line for line in out.splitlines() if line.startswith(row))
         assert " 2/2 " in line and "±" in line
     assert f"tensorboard --logdir {experiment}" in out

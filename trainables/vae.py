@@ -3,8 +3,8 @@
 
 One Tune iteration (``step``) is one epoch: ``steps_per_epoch`` training steps (a full pass
 over the dataset when unset), then both disentanglement scores with the metrics' ``fast``
-preset, the ``paper`` preset every ``metrics.paper_every`` epochs and after the last one, and
-the TensorBoard image panels. Tune checkpoints after every epoch; a restored trial continues
+preset, the ``paper`` preset every ``metrics.paper_every`` epochs and after the last one
+(``paper_every`` None: never), and the TensorBoard image panels. Tune checkpoints after every epoch; a restored trial continues
 exactly where the checkpoint left off (the Trainer's checkpoints hold every RNG state).
 
 The trial config holds the Trainer's keys (model, beta, gamma, seed, lr, ...) plus:
@@ -135,7 +135,7 @@ class StudyTrainable(tune.Trainable):
         scores = {}
         presets = [("fast", "")]
         every = settings.get("paper_every", 0)
-        if epoch >= self.epochs or (every and epoch % every == 0):
+        if every is not None and (epoch >= self.epochs or (every and epoch % every == 0)):
             presets.append(("paper", "paper_"))
         for preset, prefix in presets:
             values = evaluate(self.dataset, represent, np.random.RandomState([seed, epoch]),
