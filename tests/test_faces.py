@@ -183,7 +183,9 @@ def test_ground_truth_interface():
     assert 0 <= images.min() and images.max() <= 1
     indices = dataset.factors_to_index(factors)
     assert np.array_equal(dataset.index_to_factors(indices), factors)
-    assert np.array_equal(dataset.images(indices), images)  # one image per combination
+    assert np.array_equal(dataset.images(indices), images)  # one image per combination,
+    assert np.array_equal(np.concatenate([dataset.images(indices[i:i + 1]) for i in range(10)]),
+                          images)  # whatever batch renders it
     # The nuisance factors move the face: position_x shifts it sideways.
     moved = factors[:1].copy()
     moved[0, len(ATTRIBUTES)] = (moved[0, len(ATTRIBUTES)] + 2) % 5
