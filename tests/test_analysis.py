@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import results as results_module
 from analysis.results import load_results, save_tables, score_column
 from analysis.verdicts import (CONFIRMED, NOT_CONFIRMED, NOT_ENOUGH_DATA, Rule,
                                higgins_beta_beats_vae, kim_mnih_beta_tradeoff,
