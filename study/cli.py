@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "study.commands.data",
     "study.commands.evaluate",
     "study.commands.metrics",
+    "study.commands.navigate",
     "study.commands.pretrained",
     "study.commands.sweep",
 ]

@@ -1,0 +1,1 @@
+"""Face navigation (InterfaceGAN-style): attribute boundaries in each model's latent space."""

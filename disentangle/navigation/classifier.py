@@ -1,0 +1,228 @@
+"""The attribute classifier that scores faces, real or decoded.
+
+A small CNN (four stride-2 convs, 32-32-64-64 channels, batch norm, one logit per attribute)
+trained with binary cross-entropy on labelled 64x64 RGB faces. It judges every edit of the
+study, so it is validated on held-out images (per attribute: accuracy and ROC AUC from
+``sklearn.metrics``) and the validation is reported beside every verdict that rests on it.
+
+A checkpoint (``save_classifier`` / ``load_classifier``, read with ``weights_only=True``)
+records the ``identity`` of the data it was trained on (dataset name, attribute names,
+preprocessing): ``load_classifier(path, identity)`` refuses a classifier of other data, so the
+Smiling of one dataset is never scored by a network that learnt another's.
+``classifier_for(data)`` trains one on first use and caches it under
+``cache_dir()/classifiers/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from disentangle.errors import UserError
+from disentangle.navigation.settings import CLASSIFIER_STEPS as DEFAULT_STEPS
+
+CLASSIFIER_FORMAT = "vae-study-attribute-classifier"
+CLASSIFIER_VERSION = 1
+DEFAULT_BATCH_SIZE = 64
+
+
+class AttributeClassifier(nn.Module):
+    """Images (N, C, 64, 64) in [0, 1] -> one logit per attribute (N, K)."""
+
+    def __init__(self, num_attributes: int, num_channels: int = 3, width: int = 32):
+        super().__init__()
+        self.num_attributes, self.num_channels, self.width = num_attributes, num_channels, width
+        layers, channels = [], num_channels
+        for out in (width, width, 2 * width, 2 * width):
+            layers += [nn.Conv2d(channels, out, 4, 2, 1), nn.BatchNorm2d(out), nn.ReLU()]
+            channels = out
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(0.2),
+                                  nn.Linear(channels * 16, 256), nn.ReLU(),
+                                  nn.Linear(256, num_attributes))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(images))
+
+    def probabilities(self, images, batch_size: int = 512) -> np.ndarray:
+        """P(attribute) (N, K) of numpy or torch images, in eval mode, in batches."""
+        self.eval()
+        images = torch.as_tensor(np.asarray(images, dtype=np.float32))
+        out = []
+        with torch.inference_mode():
+            for start in range(0, len(images), batch_size):
+                out.append(torch.sigmoid(self(images[start:start + batch_size])).numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.num_attributes), np.float32)
+
+
+@dataclass
+class Classifier:
+    """A trained network with the identity of its data and its held-out validation."""
+
+    network: AttributeClassifier
+    identity: dict
+    validation: dict  # attribute -> {"accuracy", "auc", "positives", "count"}; and "source"
+    path: Path | None = None
+
+    @property
+    def attribute_names(self) -> list[str]:
+        return list(self.identity["attributes"])
+
+    def probabilities(self, images) -> np.ndarray:
+        return self.network.probabilities(images)
+
+    def accuracy(self, attribute: str) -> float:
+        return float(self.validation["attributes"][attribute]["accuracy"])
+
+    def auc(self, attribute: str) -> float:
+        return float(self.validation["attributes"][attribute]["auc"])
+
+
+def validate(network: AttributeClassifier, images, labels: np.ndarray, attribute_names,
+             source: str) -> dict:
+    """Per-attribute accuracy (threshold 0.5) and ROC AUC on held-out ``images``. An attribute
+    whose held-out labels are all equal has no AUC (NaN)."""
+    from sklearn.metrics import roc_auc_score
+
+    probabilities = network.probabilities(images)
+    results = {}
+    for k, name in enumerate(attribute_names):
+        truth = labels[:, k]
+        both = 0 < truth.sum() < len(truth)
+        results[name] = {
+            "accuracy": float(((probabilities[:, k] > 0.5) == truth).mean()),
+            "auc": float(roc_auc_score(truth, probabilities[:, k])) if both else math.nan,
+            "positives": int(truth.sum()), "count": int(len(truth))}
+    return {"source": source, "attributes": results}
+
+
+def train_classifier(train, held_out, steps: int = DEFAULT_STEPS,
+                     batch_size: int = DEFAULT_BATCH_SIZE, lr: float = 1e-3, seed: int = 0,
+                     device=None, progress: bool = False) -> Classifier:
+    """Train on the ``LabelledImages`` ``train`` (minibatches drawn with replacement, Adam
+    with a cosine schedule) on ``device`` (default: a GPU if there is one), then validate on
+    ``held_out`` (images the network never saw) on the CPU."""
+    from disentangle.runtime import default_device
+
+    if train.identity != held_out.identity:
+        raise ValueError("train and held-out images must come from the same data")
+    device = torch.device(device) if device is not None else default_device()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        network = AttributeClassifier(len(train.attribute_names), train.observation_shape[0])
+    network.to(device)
+    optimizer = torch.optim.Adam(network.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
+    random_state = np.random.RandomState(seed)
+    labels = torch.from_numpy(train.labels.astype(np.float32))
+    network.train()
+    start = time.monotonic()
+    for step in range(1, steps + 1):
+        indices = train.sample_indices(batch_size, random_state)
+        logits = network(torch.from_numpy(train.images(indices)).to(device))
+        loss = nn.functional.binary_cross_entropy_with_logits(logits,
+                                                              labels[indices].to(device))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        if progress and (step % 500 == 0 or step == steps):
+            print(f"  classifier step {step}/{steps}: loss {loss.item():.3f} "
+                  f"({time.monotonic() - start:.0f} s)", flush=True)
+    network.cpu().eval()
+    validation = validate(network, held_out.images(np.arange(len(held_out))), held_out.labels,
+                          train.attribute_names,
+                          f"{len(held_out)} held-out images of {train.name} "
+                          f"({held_out.details.get('split', 'rendered apart')}), labels: "
+                          f"{'the generator' if train.name == 'faces' else 'the dataset'}")
+    return Classifier(network, train.identity, validation)
+
+
+def save_classifier(classifier: Classifier, path: str | Path) -> Path:
+    """Write the classifier atomically (weights, identity, validation) with torch.save."""
+    from disentangle.models.checkpoint import write_checkpoint
+
+    network = classifier.network
+    checkpoint = {"format": CLASSIFIER_FORMAT, "version": CLASSIFIER_VERSION,
+                  "identity": classifier.identity,
+                  "validation": json.dumps(classifier.validation),
+                  "build": {"num_attributes": network.num_attributes,
+                            "num_channels": network.num_channels, "width": network.width},
+                  "model": network.state_dict()}
+    classifier.path = write_checkpoint(checkpoint, path)
+    return classifier.path
+
+
+def describe_identity(identity: dict) -> str:
+    return (f"{identity.get('name')} ({len(identity.get('attributes', []))} attributes, "
+            f"{identity.get('preprocessing')})")
+
+
+def load_classifier(path: str | Path, identity: dict | None = None) -> Classifier:
+    """Read a classifier file; with ``identity``, refuse one trained on other data."""
+    import pickle
+    import zipfile
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"no classifier file at {path}: give a file written by `vae-study "
+                        f"navigate` (under <cache>/classifiers/), or leave out --classifier to "
+                        f"train one")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError,
+            ValueError) as error:
+        raise UserError(f"{path} is not a classifier file (torch.load failed: "
+                        f"{str(error).splitlines()[0][:100]})") from None
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != CLASSIFIER_FORMAT:
+        raise UserError(f"{path} is not an attribute classifier of vae-study (a model "
+                        f"checkpoint goes to --models, not --classifier)")
+    if identity is not None and checkpoint["identity"] != identity:
+        raise UserError(f"{path} was trained on {describe_identity(checkpoint['identity'])}, "
+                        f"not on {describe_identity(identity)}: give a classifier of this "
+                        f"dataset or leave out --classifier to train one")
+    from disentangle.models import load_state
+
+    network = AttributeClassifier(**checkpoint["build"])
+    load_state(network, checkpoint["model"], str(path))
+    network.eval()
+    return Classifier(network, checkpoint["identity"], json.loads(checkpoint["validation"]),
+                      path)
+
+
+def cache_path(identity: dict, steps: int, cache_dir: str | Path | None = None) -> Path:
+    """Where ``classifier_for`` keeps the classifier of data with ``identity``."""
+    from disentangle.data import cache_dir as default_cache_dir
+
+    key = json.dumps([identity, steps, CLASSIFIER_VERSION], sort_keys=True)
+    digest = hashlib.sha1(key.encode()).hexdigest()[:12]
+    base = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    return base / "classifiers" / f"{identity['name']}-{digest}.pt"
+
+
+def classifier_for(identity: dict, make_sets, steps: int = DEFAULT_STEPS,
+                   path: str | Path | None = None, cache_dir: str | Path | None = None,
+                   progress: bool = False) -> Classifier:
+    """The classifier of the data with ``identity``: read from ``path`` (checked against the
+    identity), else from the cache, else trained now on ``make_sets()`` -> (train, held-out
+    ``LabelledImages``) and cached."""
+    if path is not None:
+        return load_classifier(path, identity)
+    cached = cache_path(identity, steps, cache_dir)
+    if cached.is_file():
+        return load_classifier(cached, identity)
+    if progress:
+        print(f"training the attribute classifier of {describe_identity(identity)} "
+              f"({steps} steps; cached in {cached})", flush=True)
+    train, held_out = make_sets()
+    classifier = train_classifier(train, held_out, steps=steps, progress=progress)
+    save_classifier(classifier, cached)
+    return classifier
