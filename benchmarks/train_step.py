@@ -79,22 +79,23 @@ def trainer_runner(dataset, device, precision, model="beta_vae", channels_last=N
     return trainer.train_steps
 
 
-def seconds_per_step(run, steps, device):
+def seconds_per_step(run, steps, device, clock=time.perf_counter):
     synchronize(device)
-    start = time.perf_counter()
+    start = clock()
     run(steps)
     synchronize(device)
-    return (time.perf_counter() - start) / steps
+    return (clock() - start) / steps
 
 
-def measure(runners: dict, device, steps: int, rounds: int, warmup: int) -> dict:
+def measure(runners: dict, device, steps: int, rounds: int, warmup: int,
+            clock=time.perf_counter) -> dict:
     """Median seconds per step of each runner over interleaved rounds."""
     for run in runners.values():
         run(warmup)
     samples = {name: [] for name in runners}
     for _ in range(rounds):
         for name, run in runners.items():
-            samples[name].append(seconds_per_step(run, steps, device))
+            samples[name].append(seconds_per_step(run, steps, device, clock))
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
@@ -113,8 +114,10 @@ def cpu_table(args):
         "Trainer FactorVAE fp32": trainer_runner(dataset, device, "fp32", "factor_vae",
                                                  batch=args.batch),
     }
-    times = measure(runners, device, args.steps, args.rounds, warmup=3)
-    print(f"\nCPU training step, batch {args.batch}, {args.threads} torch threads, "
+    clock = time.process_time if args.clock == "process" else time.perf_counter
+    times = measure(runners, device, args.steps, args.rounds, warmup=3, clock=clock)
+    print(f"\nCPU training step ({args.clock} time), batch {args.batch}, {args.threads} torch "
+          f"threads, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, "
           f"{torch.backends.cpu.get_cpu_capability()}, AMX/fast-bf16 detected: "
           f"{runtime.cpu_has_fast_bf16()}\n")
     print("| step | ms / step | steps / s | Trainer vs bare throughput |")
@@ -220,16 +223,20 @@ def main():
     parser.add_argument("--dataset", default="dsprites", help="dataset to sample batches from")
     parser.add_argument("--batch", type=int, default=64, help="CPU batch size (default 64)")
     parser.add_argument("--threads", type=int, default=2, help="CPU torch threads (default 2)")
+    parser.add_argument(
+        "--clock", choices=("wall", "process"), default="wall",
+        help="CPU timing: wall clock (default), or this process's CPU time, which stays "
+             "meaningful on a machine other jobs keep busy (use it with --threads 1)")
     parser.add_argument("--steps", type=int, default=10, help="CPU steps per round (default 10)")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
     parser.add_argument("--gpu-steps", type=int, default=300,
                         help="GPU steps per round (default 300)")
     parser.add_argument("--trials", type=int, nargs="+", default=[1, 4, 8],
                         help="numbers of concurrent trial processes on the GPU (default 1 4 8)")
-    parser.add_argument("--seconds", type=float, default=15.0,
-                        help="measured seconds of each concurrent-trials run (default 15)")
-    parser.add_argument("--worker-startup", type=float, default=45.0,
-                        help="seconds allowed for trial processes to start (default 45)")
+    parser.add_argument("--seconds", type=float, default=10.0,
+                        help="measured seconds of each concurrent-trials run (default 10)")
+    parser.add_argument("--worker-startup", type=float, default=30.0,
+                        help="seconds allowed for trial processes to start (default 30)")
     parser.add_argument("--precision", default="auto",
                         help="precision of the concurrent trials (default auto: bf16 on GPU)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
