@@ -21,7 +21,9 @@ COLUMNS = (("recon", "reconstruction", "{:8.2f}"), ("kl", "kl", "{:6.2f}"),
 
 def trial_line(trial, result: dict, epochs: int) -> str:
     """``name  epoch e/E  recon ...  kl ...  BetaVAE ...  FactorVAE ...  img/s ...``."""
-    parts = [f"{str(trial):<40}", f"epoch {result.get('training_iteration', 0)}/{epochs}"]
+    epoch = result.get("training_iteration")
+    progress = f"epoch {epoch}/{epochs}" if epoch else "epoch 1 running"
+    parts = [f"{str(trial):<40}", f"{progress:<15}"]
     for label, key, form in COLUMNS:
         value = result.get(key)
         parts.append(f"{label} " + (form.format(value) if isinstance(value, (int, float))

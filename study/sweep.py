@@ -26,7 +26,8 @@ from disentangle.errors import UserError
 from study.config import expand_variants, validate_study
 
 STUDY_FILE = "study.json"
-# Trainer keys a variant may set; each becomes a flat key of every trial's config.
+# beta and gamma where neither the variant nor the training settings give them (the plain
+# VAE is beta = 1, gamma = 0), so every trial's config states both, flat.
 VARIANT_DEFAULTS = {"beta": 1.0, "gamma": 0.0}
 
 
@@ -73,7 +74,8 @@ def param_space(study: dict) -> dict:
     if search is not None:
         domains = {"uniform": tune.uniform, "loguniform": tune.loguniform,
                    "choice": lambda *values: tune.choice(list(values))}
-        space.update(VARIANT_DEFAULTS)
+        for key, value in VARIANT_DEFAULTS.items():
+            space.setdefault(key, value)
         space.update(variants[0], seed=study["seeds"][0])
         space.update({key: domains[spec[0]](*spec[1:])
                       for key, spec in search["space"].items()})

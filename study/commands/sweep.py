@@ -15,7 +15,7 @@ both disentanglement scores after every epoch, checkpoints, and writes TensorBoa
 hyperparameters and image panels (reconstructions, latent traversals).
 
 presets (plain data in study/presets.py; print one with --show):
-  quick    all three variants on dSprites, 2 seeds: ~10 minutes on a 2-core laptop
+  quick    all three variants on dSprites, 3 seeds: ~10 minutes on a 2-core machine
   paper    Kim & Mnih's grid: beta in {1,2,4,6,8,16}, gamma in {10,...,100}, 10 seeds,
            300k steps each (130 trials: a GPU cluster, see cluster.yaml)
   faces    the three variants on the synthetic faces
@@ -24,7 +24,7 @@ presets (plain data in study/presets.py; print one with --show):
 
 examples:
   vae-study sweep --preset quick
-  vae-study sweep --preset quick --set seeds=[0,1,2] --set training.lr=3e-4
+  vae-study sweep --preset quick --set seeds=[0,1,2,3,4] --set training.lr=3e-4
   vae-study sweep --preset paper --gpus-per-trial 0.25 --storage /mnt/shared/results
   vae-study sweep --preset optuna --set 'search.objectives=[["reconstruction","min"],["factor_vae_score","max"]]'
   vae-study sweep --resume results/quick-20260101-120000
