@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import os
+import textwrap
 import re
 import shutil
 from pathlib import Path
@@ -63,8 +64,18 @@ def tables(result) -> dict[str, pd.DataFrame]:
     return out
 
 
+def pooled_ratio(rows: pd.DataFrame) -> float:
+    """Side effects per unit of target change over several edits: mean side effects / mean
+    target change (a failed edit adds its side effects and no target change, instead of an
+    unbounded ratio of its own)."""
+    if rows.empty or not rows["target_change"].mean() > 0:
+        return math.nan
+    return float(rows["side_effects"].mean() / rows["target_change"].mean())
+
+
 def model_table(result, summary: pd.DataFrame) -> pd.DataFrame:
-    """One row per model: means over the edited attributes of each mode, boundary numbers."""
+    """One row per model: means over the edited attributes of each mode (the side-effect
+    ratio pooled, see ``pooled_ratio``), boundary numbers."""
     rows = []
     for model in result.models:
         mine = summary[summary["model"] == model.name]
@@ -74,10 +85,11 @@ def model_table(result, summary: pd.DataFrame) -> pd.DataFrame:
         rows.append({
             "model": model.name, "description": model.description,
             "success_rate": plain["success_rate"].mean(),
-            "side_effect_ratio": plain["side_effect_ratio"].mean(),
+            "side_effect_ratio": pooled_ratio(plain),
             "conditional_success_rate": held["success_rate"].mean() if len(held) else math.nan,
-            "conditional_side_effect_ratio": (held["side_effect_ratio"].mean() if len(held)
-                                              else math.nan),
+            "conditional_side_effect_ratio": pooled_ratio(held),
+            "reconstruction_accuracy": (plain["reconstruction_accuracy"].mean()
+                                        if "reconstruction_accuracy" in plain else math.nan),
             "target_change": plain["target_change"].mean(),
             "pixel_change": plain["pixel_change"].mean(),
             "mean_abs_cosine": off_diagonal.mean() if off_diagonal.size else math.nan,
@@ -132,7 +144,8 @@ def strip_figures(result, folder: Path) -> list[FigureFile]:
                 labels.append(f"{model.name}\n{'plain' if mode == 'unconditional' else 'held'}")
         figure = new_figure(PAGE_WIDTH * 0.8, 0.8 + 0.8 * len(rows) * 0.8 * 8 / len(columns))
         image_panel(figure, figure.subplots(), rows, labels, columns,
-                    f"{attribute}, plain vs holding {', '.join(held)}")
+                    "\n".join(textwrap.wrap(f"{attribute}: plain vs holding "
+                                             f"{', '.join(held)}", 60)))
         figures.append(save(figure, folder, f"conditional_{file_name(attribute)}",
                             f"{attribute} edited along the plain boundary and along the "
                             f"conditional direction that holds {', '.join(held)} "
@@ -144,6 +157,7 @@ def side_effect_figure(result, steps: pd.DataFrame, folder: Path) -> FigureFile:
     """One panel per attribute: side effects against the target change, a curve per model and
     mode through the steps."""
     import matplotlib
+    from matplotlib.ticker import MaxNLocator
 
     columns = min(3, len(result.attributes))
     rows = math.ceil(len(result.attributes) / columns)
@@ -161,6 +175,7 @@ def side_effect_figure(result, steps: pd.DataFrame, folder: Path) -> FigureFile:
                           markersize=2.5, color=colors(index % 10),
                           label=f"{model.name}" + (" (held)" if mode == "conditional" else ""))
         axis.set_title(attribute)
+        axis.xaxis.set_major_locator(MaxNLocator(4))
         axis.set_xlabel(f"change of P({attribute})")
         axis.set_ylabel("mean |change| of the others")
         axis.axvline(0, color="0.8", linewidth=0.6)
@@ -172,8 +187,8 @@ def side_effect_figure(result, steps: pd.DataFrame, folder: Path) -> FigureFile:
     return save(figure, folder, "side_effects",
                 "Target change against side effects: each curve walks one model's edit from "
                 "the most negative step (left) to the most positive (right); solid = plain "
-                "boundary, dashed = other attributes held. Clean edits stay low while moving "
-                "far sideways.")
+                "boundary, dashed = other attributes held. A clean edit moves far along x and stays "
+                "low.")
 
 
 def cosine_figure(result, folder: Path) -> FigureFile:
@@ -181,8 +196,9 @@ def cosine_figure(result, folder: Path) -> FigureFile:
     count = len(result.models)
     columns = min(3, count)
     rows = math.ceil(count / columns)
-    size = 0.35 * len(result.attributes) + 1.0
-    figure = new_figure(min(PAGE_WIDTH, columns * size + 0.8), rows * size + 0.4)
+    width = min(PAGE_WIDTH, columns * (0.35 * len(result.attributes) + 1.0) + 0.8)
+    panel = (width - 0.8) / columns  # square heatmaps, plus room for the rotated labels
+    figure = new_figure(width, rows * (panel + 0.2) + 0.3)
     axes = np.atleast_1d(figure.subplots(rows, columns, squeeze=False)).ravel()
     image = None
     for axis, model in zip(axes, result.models):
@@ -274,10 +290,10 @@ def verdicts(result, frames: dict[str, pd.DataFrame]) -> list[str]:
     """The section's verdicts, each with the numbers and the classifier validation it rests on.
 
     Cleanest latent space: among models whose edits flip the attribute for at least
-    ``MIN_SUCCESS`` of the faces on average, the lowest mean side-effect ratio; it is named only
+    ``MIN_SUCCESS`` of the faces on average, the lowest pooled side-effect ratio; it is named only
     when it beats the next by ``MIN_MARGIN`` (relative), else the result is a tie. Per
     attribute, the same rule names a winner. Conditional editing helps a model when its mean
-    side-effect ratio falls by ``MIN_MARGIN`` with the other attributes held."""
+    pooled side-effect ratio falls by ``MIN_MARGIN`` with the other attributes held."""
     summary, models = frames["summary"], frames["models"]
     note = classifier_note(result, result.attributes)
     lines = []
@@ -294,7 +310,7 @@ def verdicts(result, frames: dict[str, pd.DataFrame]) -> list[str]:
             margin = 1 - best["side_effect_ratio"] / max(second["side_effect_ratio"], 1e-9)
             if margin >= MIN_MARGIN:
                 lines.append(
-                    f"**{best['model']} edits most cleanly**: mean side-effect ratio "
+                    f"**{best['model']} edits most cleanly**: pooled side-effect ratio "
                     f"{best['side_effect_ratio']:.3f} against {second['side_effect_ratio']:.3f} "
                     f"for the next ({second['model']}), at success rate "
                     f"{best['success_rate']:.2f}. ({note})")
@@ -332,11 +348,13 @@ def verdicts(result, frames: dict[str, pd.DataFrame]) -> list[str]:
                         f"{rows.iloc[1]['model']} (classifier accuracy {accuracy:.3f})")
     lines.append("Cleanest edit per attribute: " + "; ".join(wins) + ".")
     aligned = models.sort_values("axis_alignment", ascending=False).iloc[0]
-    entangled = models.sort_values("mean_abs_cosine").iloc[0]
-    lines.append(f"Most axis-aligned boundaries: {aligned['model']} (mean share of a "
-                 f"boundary on one latent dimension {aligned['axis_alignment']:.2f}); most "
-                 f"separate attributes: {entangled['model']} (mean |cosine| between boundaries "
-                 f"{entangled['mean_abs_cosine']:.2f}).")
+    line = (f"Most axis-aligned boundaries: {aligned['model']} (mean share of a boundary on "
+            f"one latent dimension {aligned['axis_alignment']:.2f})")
+    if models["mean_abs_cosine"].notna().any():
+        separate = models.sort_values("mean_abs_cosine").iloc[0]
+        line += (f"; most separate attributes: {separate['model']} (mean |cosine| between "
+                 f"boundaries {separate['mean_abs_cosine']:.2f})")
+    lines.append(line + ".")
     if models["conditional_side_effect_ratio"].notna().any():
         helped = [f"{r['model']} ({r['side_effect_ratio']:.3f} → "
                   f"{r['conditional_side_effect_ratio']:.3f}, success "
@@ -375,18 +393,25 @@ def section(result, frames: dict[str, pd.DataFrame], figures: list[FigureFile],
         f"it with the other edited attributes projected out (held). Success rate: share of "
         f"faces whose classified attribute flips at the farthest step towards the other side. "
         f"Side-effect ratio: mean |change| of the other {len(result.scored) - 1} scored "
-        f"attributes' probabilities / mean |change| of the target's (lower is cleaner). Axis "
+        f"attributes' probabilities / mean |change| of the target's (lower is cleaner; per "
+        f"model pooled over the attributes: mean side effects / mean target change; – where "
+        f"the target moved by less than 0.05). Axis "
         f"alignment: max_i w_i² / |w|² of the boundary normal w (1 = one latent dimension). "
-        f"One training seed per model: differences are this run's, not a spread over seeds.",
+        f"Kept in reconstruction: how often the classifier finds an edited face's true "
+        f"attribute (the {'generator' if settings.dataset == 'faces' else 'dataset'}'s label) "
+        f"in its reconstruction; an attribute the model loses cannot be edited. "
+        f"Each row is one trained model: differences between rows include seed-to-seed "
+        f"variation, which one model per setting cannot separate out.",
         "", "### Verdicts", ""]
     lines += [f"- {line}" for line in verdicts(result, frames)]
     models = frames["models"][["model", "success_rate", "side_effect_ratio",
                                "conditional_success_rate", "conditional_side_effect_ratio",
-                               "pixel_change", "mean_abs_cosine", "axis_alignment",
-                               "svm_validation_accuracy", "svm_remaining_accuracy"]]
+                               "reconstruction_accuracy", "pixel_change", "mean_abs_cosine",
+                               "axis_alignment", "svm_validation_accuracy",
+                               "svm_remaining_accuracy"]]
     models.columns = ["model", "success", "side-effect ratio", "success (held)",
-                      "side-effect ratio (held)", "pixel change", "mean abs cosine",
-                      "axis alignment", "SVM acc. (val)", "SVM acc. (rest)"]
+                      "side-effect ratio (held)", "kept in reconstruction", "pixel change",
+                      "mean abs cosine", "axis alignment", "SVM acc. (val)", "SVM acc. (rest)"]
     lines += ["", "### Per model (mean over the edited attributes)", ""]
     lines += markdown_table(models, {c: ".3f" for c in models.columns if c != "model"})
     plain = frames["summary"][frames["summary"]["mode"] == "unconditional"]
@@ -395,8 +420,9 @@ def section(result, frames: dict[str, pd.DataFrame], figures: list[FigureFile],
     cells = success.copy().astype(object)
     for model in success.index:
         for attribute in success.columns:
+            value = ratio.loc[model, attribute]
             cells.loc[model, attribute] = (f"{success.loc[model, attribute]:.2f} / "
-                                           f"{ratio.loc[model, attribute]:.2f}")
+                                           + ("–" if math.isnan(value) else f"{value:.2f}"))
     cells = cells.reindex([m.name for m in result.models])[result.attributes].reset_index()
     lines += ["", "### Per attribute: success rate / side-effect ratio (plain edits)", ""]
     lines += markdown_table(cells, {})

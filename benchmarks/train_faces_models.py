@@ -10,6 +10,11 @@ It renders a pool of ``--pool`` random factor combinations of ``get_dataset("fac
 ``disentangle.training.Trainer`` on that pool until ``--steps`` or ``--minutes`` is reached, and
 saves each as a weights-only checkpoint (``load_model`` reads it) named after the model, e.g.
 ``beta_vae_b16.pt``. Each process prints its loss every ``--report`` steps.
+
+Measured on one H200 (16 CPU cores), all five models at once with the defaults and
+``--minutes 5.5``: the 60,000-face pool rendered in 6.8 s; VAE and beta-VAE ran at ~110
+steps/s each (37,500 steps), FactorVAE at ~56 steps/s (20,000 steps, two batches and a
+discriminator per step). On a 2-core CPU expect about 1 step/s per model.
 """
 
 from __future__ import annotations

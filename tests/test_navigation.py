@@ -74,6 +74,21 @@ def test_cosines_and_axis_alignment():
     np.testing.assert_allclose(cosine, [[1, -1, 0], [-1, 1, 0], [0, 0, 1]])
 
 
+def test_model_names_are_short_and_unique():
+    from types import SimpleNamespace
+
+    from disentangle.navigation.study import model_names
+
+    def trained(kind, seed, **hyper):
+        return SimpleNamespace(info={"model": kind, "hyperparameters": {"seed": seed, **hyper}})
+
+    assert model_names(["a/vae.pt", "b/beta.pt"]) == ["vae", "beta"]
+    tune = ["t1/checkpoint_000002/trainer.pt", "t2/checkpoint_000002/trainer.pt"]
+    models = [trained("beta_vae", 0, beta=4.0, gamma=40), trained("factor_vae", 1, gamma=10.0)]
+    assert model_names(tune, models) == ["beta_vae_b4_s0", "factor_vae_g10_s1"]
+    assert model_names(["x/m.pt", "y/m.pt"], [trained("vae", 0)] * 2) == ["x/m", "y/m"]
+
+
 def test_edit_measures_on_known_probabilities():
     steps = [-1.0, 0.0, 1.0]
     # 2 faces, 3 attributes (target 0). Face 0 lacks the target and gains it at +1 while
@@ -94,6 +109,13 @@ def test_edit_measures_on_known_probabilities():
     assert summary["target_change"] == pytest.approx((0.7 + 0.1) / 2)
     assert summary["side_effects"] == pytest.approx(0.1 / 2)
     assert summary["side_effect_ratio"] == pytest.approx(0.05 / 0.4)
+    # The classifier finds face 0 without and face 1 with the target; the truth is 1, 1.
+    _, summary = edit_measures(images, probabilities, steps, 0, [0, 1, 2], np.array([1, 1]))
+    assert summary["reconstruction_accuracy"] == 0.5
+    # An edit that moves nothing has no side-effect ratio.
+    _, summary = edit_measures(images, np.repeat(probabilities[1:2], 3, axis=0), steps, 0,
+                               [0, 1, 2])
+    assert summary["success_rate"] == 0 and np.isnan(summary["side_effect_ratio"])
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +164,7 @@ def test_pipeline_writes_every_output(tiny_models, cache, tmp_path, capsys):
     assert len(steps) == 2 * 2 * 2 * 3  # models x attributes x modes x steps
     assert (steps.loc[steps["step"] == 0, ["target_change", "pixel_change"]] == 0).all().all()
     models = pd.read_csv(folder / "models.csv")
-    names = [f"{Path(path).parent.name}/beta_vae" for path in tiny_models]
+    names = [f"{Path(path).parent.name}/beta_vae" for path in tiny_models]  # same info too
     assert list(models["model"]) == names
     directions = np.load(folder / "boundaries.npz")
     held = directions[f"{names[1]}/Smiling/conditional"]
@@ -156,10 +178,12 @@ def test_pipeline_writes_every_output(tiny_models, cache, tmp_path, capsys):
     cached = list((cache / "classifiers").glob("faces-*.pt"))
     assert len(cached) == 1
 
-    # A second run reuses the classifier given explicitly and replaces the section.
-    argv += ["--classifier", str(cached[0])]
-    assert main(argv) == 0
-    assert (out / "report.md").read_text().count("Face navigation") == 1
+    # A second run (one model, one attribute) reuses the classifier given explicitly and
+    # replaces the section.
+    assert main(["navigate", "--models", tiny_models[0], "--attributes", "Male", "--steps", "-2",
+                 "0", "2", "--out", str(out), *TINY, "--classifier", str(cached[0])]) == 0
+    report = (out / "report.md").read_text()
+    assert report.count("Face navigation") == 1 and "strip_Smiling" not in report
     assert f"classifier: {cached[0]}" in capsys.readouterr().out
 
 

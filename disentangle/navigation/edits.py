@@ -12,7 +12,8 @@ prior is N(0, I)), decodes and classifies the images. ``edit_measures`` turns th
   step for those with it). ``success_rate``: share of faces whose classified attribute flips.
   ``target_change``: mean |change| of the target probability. ``side_effects``: mean |change|
   of the other attributes. ``side_effect_ratio``: side_effects / target_change (lower is a
-  cleaner edit). ``pixel_change``: mean |change| of the pixels.
+  cleaner edit; NaN when the target moves by less than ``MIN_TARGET_CHANGE``, as there is no
+  edit to compare the side effects with). ``pixel_change``: mean |change| of the pixels.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ import numpy as np
 import torch
 
 from disentangle.navigation.settings import DEFAULT_STEPS
+
+#: Below this mean change of the target probability an edit did nothing: no side-effect ratio.
+MIN_TARGET_CHANGE = 0.05
 
 
 def decode(model, codes: np.ndarray, batch_size: int = 512) -> np.ndarray:
@@ -56,9 +60,13 @@ def navigate(model, classifier, codes: np.ndarray, direction: np.ndarray, steps=
 
 
 def edit_measures(images: np.ndarray, probabilities: np.ndarray, steps, target: int,
-                  scored: list[int]) -> tuple[list[dict], dict]:
+                  scored: list[int], labels: np.ndarray | None = None
+                  ) -> tuple[list[dict], dict]:
     """(one row per step, the summary) as in the module docstring; ``target`` and ``scored``
-    (the attributes whose changes count) index the classifier's attributes."""
+    (the attributes whose changes count) index the classifier's attributes. With the faces'
+    true ``labels`` of the target (N,), the summary adds ``reconstruction_accuracy``: how often
+    the classifier finds the true attribute in the reconstruction (step 0), i.e. whether the
+    attribute survives encoding and decoding at all."""
     steps = check_steps(steps)
     zero = int(np.flatnonzero(steps == 0)[0])
     others = [k for k in scored if k != target]
@@ -83,7 +91,11 @@ def edit_measures(images: np.ndarray, probabilities: np.ndarray, steps, target: 
     summary = {"success_rate": float(flipped.mean()),
                "target_change": float(target_change.mean()),
                "side_effects": float(side.mean()),
-               "side_effect_ratio": float(side.mean() / max(target_change.mean(), 1e-6)),
+               "side_effect_ratio": (float(side.mean() / target_change.mean())
+                                     if target_change.mean() >= MIN_TARGET_CHANGE
+                                     else float("nan")),
                "pixel_change": float(pixels[edited, faces].mean()),
                "faces": int(len(faces)), "faces_with_attribute": int(has.sum())}
+    if labels is not None:
+        summary["reconstruction_accuracy"] = float((has == (np.asarray(labels) > 0)).mean())
     return rows, summary

@@ -2,7 +2,9 @@
 
 For the data (``--dataset faces``: synthetic faces rendered now, labelled by the generator;
 ``--dataset celeba``: a CelebA folder with its labels) it takes or trains the attribute
-classifier, then for each model:
+classifier (on the synthetic faces: faces whose attributes are independent, so it cannot read
+one attribute off a correlated one; validated on held-out faces of the same kind), then for
+each model:
 
 1. encodes ``num_labelled`` labelled images (attributes correlated as in CelebA) to their
    encoder means and fits every selected attribute's boundary (``boundaries.fit_boundary``);
@@ -79,15 +81,31 @@ def _log(settings: Settings, message: str) -> None:
         print(message, flush=True)
 
 
-def model_names(paths) -> list[str]:
-    """Short unique names: the file's stem (the folder's name for a result folder), with the
-    parent folder's name added where stems repeat."""
+def info_name(model) -> str:
+    """"beta_vae_b4_s0" from a checkpoint's info (kind, beta or gamma, seed)."""
+    info = getattr(model, "info", {}) or {}
+    hyper = info.get("hyperparameters", {})
+    kind = info.get("model", "model")
+    name = kind
+    for key, letter in (("beta", "b"), ("gamma", "g")):
+        if key in hyper and {"beta_vae": "beta", "factor_vae": "gamma"}.get(kind) == key:
+            name += f"_{letter}{hyper[key]:g}"
+    return name + (f"_s{hyper['seed']}" if "seed" in hyper else "")
+
+
+def model_names(paths, models=None) -> list[str]:
+    """Short unique names: the file's stem (the folder's name for a result folder); where
+    stems repeat (Tune's checkpoint_*/trainer.pt), the models' kind, beta/gamma and seed;
+    else the parent folder's name and the stem; else the whole path."""
     paths = [Path(p) for p in paths]
-    stems = [p.name if p.is_dir() else p.stem for p in paths]
-    names = [f"{p.parent.name}/{s}" if stems.count(s) > 1 else s for p, s in zip(paths, stems)]
-    if len(set(names)) < len(names):
-        names = [str(p) for p in paths]
-    return names
+    candidates = [[p.name if p.is_dir() else p.stem for p in paths]]
+    if models is not None:
+        candidates.append([info_name(m) for m in models])
+    candidates.append([f"{p.parent.name}/{p.name if p.is_dir() else p.stem}" for p in paths])
+    for names in candidates:
+        if len(set(names)) == len(names):
+            return names
+    return [str(p) for p in paths]
 
 
 def describe_model(model) -> str:
@@ -108,8 +126,8 @@ def load_models(paths) -> list[tuple[str, str, object]]:
 
     if not paths:
         raise UserError("no models given: pass --models CKPT [CKPT ...]")
-    return [(name, str(path), load_model(path)) for name, path in
-            zip(model_names(paths), paths)]
+    models = [load_model(path) for path in paths]
+    return list(zip(model_names(paths, models), map(str, paths), models))
 
 
 def check_model_fits(name: str, model, shape: tuple[int, int, int]) -> None:
@@ -244,7 +262,7 @@ def run_study(model_paths, settings: Settings | None = None) -> StudyResult:
     scored = list(dict.fromkeys(scored + attributes))
     result = StudyResult(settings, [], attributes, steps, True, classifier, scored,
                          reference=reference,
-                         data=f"{labelled.name} ({labelled.source}, {preprocessing})")
+                         data=f"{labelled.name} ({labelled.source}, {labelled.preprocessing})")
     result.held = {a: [b for b in attributes if b != a] for a in attributes}
 
     labelled_scores = (classifier.probabilities(labelled.images(np.arange(len(labelled))))
@@ -295,7 +313,8 @@ def labelled_model(name, path, model, labelled, labelled_scores, faces, result: 
         for mode, direction in directions.items():
             images, probabilities = navigate(model, classifier, face_codes, direction,
                                              result.steps)
-            rows, summary = edit_measures(images, probabilities, result.steps, target, scored)
+            rows, summary = edit_measures(images, probabilities, result.steps, target, scored,
+                                          faces.labels[:, faces.column(attribute)])
             key = {"model": name, "attribute": attribute, "mode": mode}
             out.steps += [{**key, **r} for r in rows]
             out.summary.append({
