@@ -49,28 +49,32 @@ def default_device() -> torch.device:
 
 @functools.lru_cache(maxsize=None)
 def cpu_has_fast_bf16() -> bool:
-    """True when the CPU has AMX (or AVX512-BF16) units, where bf16 autocast pays off."""
+    """True when the CPU computes bf16 natively (AMX or AVX512-BF16 units).
+
+    Measured on a 2-core AVX512-BF16 CPU without AMX: bf16 autocast with channels-last makes
+    the dSprites training step 1.54x and encoding 1.6x faster than fp32 (AMX: ~1.9x)."""
     capability = str(torch.backends.cpu.get_cpu_capability()).upper()
     if "AMX" in capability:
         return True
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            flags = cpuinfo.read()
+            flags = set(cpuinfo.read().split())
     except OSError:
         return False
-    return "amx_bf16" in flags
+    return bool(flags & {"amx_bf16", "avx512_bf16"})
 
 
 def use_bf16(device: torch.device | str, precision: str = "auto") -> bool:
-    """Decide whether to run under bf16 autocast on ``device`` for the given precision setting."""
+    """Decide whether to run under bf16 autocast on ``device`` for the given precision setting.
+
+    "auto" means bf16 on CPUs with native bf16 and fp32 on GPUs: the papers' networks are so
+    small that a GPU step is bound by kernel launches, and autocast's extra casts made it
+    slower (H200: 5.5 ms fp32 + channels-last vs 9.9 ms bf16 + channels-last per step)."""
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}")
     if precision != "auto":
         return precision == "bf16"
-    device = torch.device(device)
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    return device.type == "cpu" and cpu_has_fast_bf16()
+    return torch.device(device).type == "cpu" and cpu_has_fast_bf16()
 
 
 def autocast(device: torch.device | str, enabled: bool):
