@@ -1,5 +1,15 @@
 #!/usr/bin/env bash
-# The README's main job: sets up ./.venv if needed, then runs the complete small offline study.
+# The README's main job: sets up ./.venv if needed, then runs the complete small offline study:
+# dSprites (rendered once), the quick sweep (VAE, beta-VAE, FactorVAE x 3 seeds with Ray Tune),
+# and its analysis (figures + report.md). Usage: bash scripts/study.sh [OUTPUT_DIR]
 source "$(dirname "$0")/env.sh"
-OUT="${1:-$ROOT/results}"
+OUT="$(mkdir -p "${1:-$ROOT/results}" && cd "${1:-$ROOT/results}" && pwd)"
 vae-study data dsprites --out "$OUT/data"
+if [ -d "$OUT/quick" ]; then
+  # A second run continues an interrupted sweep (finished trials are kept) instead of retraining.
+  vae-study sweep --resume "$OUT/quick"
+else
+  vae-study sweep --preset quick --storage "$OUT" --name quick
+fi
+vae-study analyze "$OUT/quick" --out "$OUT/quick-analysis"
+echo "Study done. Report: $OUT/quick-analysis/report.md   TensorBoard: tensorboard --logdir $OUT/quick"
