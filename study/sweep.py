@@ -188,11 +188,13 @@ def build_tuner(study: dict, storage: str | Path, name: str, callbacks=()):
 
 
 def run_sweep(study: dict, storage: str | Path, name: str, callbacks=()):
-    """Run ``study`` as experiment ``<storage>/<name>`` (which must not exist yet); return
-    its ``SweepOutcome``."""
+    """Run ``study`` as experiment ``<storage>/<name>`` (which must not hold a Tune experiment
+    yet); return its ``SweepOutcome``."""
+    from ray import tune
+
     validate_study(study)
     path = experiment_dir(storage, name)
-    if path.exists() and any(path.iterdir()):
+    if tune.Tuner.can_restore(str(path)):
         raise UserError(f"{path} already holds an experiment: continue it with --resume {path} "
                         f"or choose another --name")
     init_ray()
@@ -213,15 +215,16 @@ def read_study(path: str | Path) -> dict:
 
 def resume_sweep(path: str | Path):
     """Continue the interrupted experiment at ``path``: finished trials stay as they are,
-    unfinished and errored trials continue from their last checkpoint."""
+    unfinished and errored trials continue from their last checkpoint (a sweep interrupted
+    before Tune saved its state starts afresh)."""
     from ray import tune
 
     path = Path(path).expanduser().absolute()
     study = read_study(path)
     validate_study(study)
     if not tune.Tuner.can_restore(str(path)):
-        raise UserError(f"{path} has no Tune experiment state to resume (it was interrupted "
-                        f"before the first trial started): start it again without --resume")
+        # interrupted before Tune saved anything: nothing to keep, so start the stored study
+        return run_sweep(study, path.parent, path.name)
     init_ray()
     tuner = tune.Tuner.restore(str(path), trainable=make_trainable(study),
                                resume_unfinished=True, resume_errored=True)

@@ -9,8 +9,10 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
 from ray.tune import Callback
 
+from disentangle.errors import UserError
 from study.config import load_study
 from study.sweep import resume_sweep, run_sweep
 
@@ -95,3 +97,16 @@ def test_interrupted_sweep_resumes_without_rerunning_finished_trials(ray_cluster
         rows = _rows(trial_dir)
         assert rows[-1]["training_iteration"] == 2 and rows[-1]["steps"] == 6
     assert sorted(second.trials["seed"]) == [0, 1]
+    with pytest.raises(UserError, match="--resume"):
+        run_sweep(study, tmp_path, "interrupt")  # never overwrites an experiment
+
+
+def test_resuming_a_sweep_stopped_before_tune_saved_anything_starts_it(ray_cluster, tmp_path,
+                                                                       tiny):
+    study = load_study("quick", tiny(epochs=1) + ['variants=[{"model": "vae"}]'])
+    experiment = tmp_path / "early"
+    experiment.mkdir()
+    (experiment / "study.json").write_text(json.dumps(study))  # what a sweep writes first
+    outcome = resume_sweep(experiment)
+    assert len(outcome.trials) == 1 and outcome.unfinished == 0
+    assert _rows(next(p for p in experiment.iterdir() if p.is_dir()))[-1]["steps"] == 3
