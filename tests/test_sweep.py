@@ -62,7 +62,7 @@ def test_presets_are_plain_valid_data_and_paper_is_kim_and_mnih_grid():
 
     from study.sweep import param_space
 
-    for name in ("quick", "paper", "optuna"):
+    for name in ("quick", "paper", "faces", "optuna"):
         json.dumps(PRESETS[name])  # plain data: JSON round-trips
         load_study(name)
     assert PRESETS["quick"]["asha"]["enabled"] is False
