@@ -5,11 +5,14 @@
 source "$(dirname "$0")/env.sh"
 OUT="$(mkdir -p "${1:-$ROOT/results}" && cd "${1:-$ROOT/results}" && pwd)"
 vae-study data dsprites --out "$OUT/data"
+status=0
 if [ -d "$OUT/quick" ]; then
   # A second run continues an interrupted sweep (finished trials are kept) instead of retraining.
-  vae-study sweep --resume "$OUT/quick"
+  vae-study sweep --resume "$OUT/quick" || status=$?
 else
-  vae-study sweep --preset quick --storage "$OUT" --name quick
+  vae-study sweep --preset quick --storage "$OUT" --name quick || status=$?
 fi
-vae-study analyze "$OUT/quick" --out "$OUT/quick-analysis"
-echo "Study done. Report: $OUT/quick-analysis/report.md   TensorBoard: tensorboard --logdir $OUT/quick"
+# Analyse whatever finished even when a trial errored (the report lists it); keep the exit code.
+[ "$status" -eq 2 ] || [ "$status" -eq 130 ] || vae-study analyze "$OUT/quick" --out "$OUT/quick-analysis"
+echo "Report: $OUT/quick-analysis/report.md   TensorBoard: tensorboard --logdir $OUT/quick"
+exit "$status"
