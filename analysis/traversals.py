@@ -98,17 +98,15 @@ def traverse(model, image: np.ndarray | None, dims: list[int]) -> np.ndarray:
     0 when no image is given)."""
     import torch
 
+    from disentangle.traversal import traversal_codes
+
     with torch.inference_mode():
         if image is None:
             center = torch.zeros(1, model.latent_dim)
         else:
             center, _ = model.encode(torch.as_tensor(image[None], dtype=torch.float32))
             center = center.float()
-        codes = center.repeat(len(dims) * len(TRAVERSAL_VALUES), 1)
-        for row, dim in enumerate(dims):
-            start = row * len(TRAVERSAL_VALUES)
-            codes[start:start + len(TRAVERSAL_VALUES), dim] = torch.as_tensor(
-                TRAVERSAL_VALUES, dtype=torch.float32)
+        codes = traversal_codes(center, dims, TRAVERSAL_VALUES)
         return model.decode(codes).float().clamp(0, 1).numpy()
 
 

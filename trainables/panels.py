@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from torchvision.utils import make_grid
 
+from disentangle.traversal import traversal_codes
+
 
 @torch.no_grad()
 def reconstruction_panel(model, images: torch.Tensor) -> torch.Tensor:
@@ -25,11 +27,7 @@ def traversal_panel(model, image: torch.Tensor, limit: float, steps: int) -> tor
     """One row per latent dimension: the image's encoder mean with that one coordinate swept
     over ``[-limit, limit]`` in ``steps`` steps, decoded. Returns a (3, H, W) grid in [0, 1]."""
     mean, _ = model.encode(image[None])
-    latent_dim = mean.shape[1]
-    values = torch.linspace(-limit, limit, steps, device=mean.device)
-    codes = mean.repeat(latent_dim * steps, 1)
-    rows = torch.arange(latent_dim, device=mean.device).repeat_interleave(steps)
-    codes[torch.arange(len(codes), device=mean.device), rows] = values.repeat(latent_dim)
+    codes = traversal_codes(mean[0], range(mean.shape[1]), torch.linspace(-limit, limit, steps))
     return _grid(model.decode(codes).float().clamp(0, 1), nrow=steps)
 
 

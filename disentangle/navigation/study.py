@@ -335,6 +335,8 @@ def unlabelled_model(name, path, model, reference, settings: Settings) -> ModelR
     first reference image (or the prior mean), and reconstructions of the reference grid."""
     import torch
 
+    from disentangle.traversal import traversal_codes
+
     out = ModelResult(name, path, describe_model(model))
     generator = torch.Generator().manual_seed(settings.seed)
     out.samples = decode(model, torch.randn(36, model.latent_dim, generator=generator).numpy())
@@ -348,9 +350,7 @@ def unlabelled_model(name, path, model, reference, settings: Settings) -> ModelR
         centre = np.zeros(model.latent_dim, np.float32)
         order = np.arange(model.latent_dim)
     out.traversal_dims = [int(d) for d in order[:TRAVERSAL_DIMS]]
-    codes = np.repeat(centre[None], len(out.traversal_dims) * len(TRAVERSAL_VALUES), axis=0)
-    for row, dim in enumerate(out.traversal_dims):
-        codes[row * len(TRAVERSAL_VALUES):(row + 1) * len(TRAVERSAL_VALUES), dim] = \
-            TRAVERSAL_VALUES
-    out.traversals = decode(model, codes.astype(np.float32))
+    codes = traversal_codes(torch.as_tensor(centre, dtype=torch.float32), out.traversal_dims,
+                            TRAVERSAL_VALUES)
+    out.traversals = decode(model, codes.numpy())
     return out
