@@ -300,8 +300,7 @@ def _save_atomic(path: Path, array: np.ndarray) -> None:
 
 
 def load_dsprites(npz: str | Path | None = None, cache_dir: str | Path | None = None,
-                  force: bool = False, progress: bool = False, write_npz_copy: bool = True
-                  ) -> DSprites:
+                  force: bool = False, progress: bool = False) -> DSprites:
     """dSprites from the cache, else from the user's npz (``npz`` or $DSPRITES_NPZ), else
     rendered offline. The first call caches a packed copy (and, when rendered, an npz in the
     original layout); later calls load the packed copy in about a second."""
@@ -324,8 +323,7 @@ def load_dsprites(npz: str | Path | None = None, cache_dir: str | Path | None = 
         packed = pack_npz(npz, progress=progress)
     else:
         packed = render_packed(progress=progress)
-        if write_npz_copy:
-            write_npz(folder / FILE_NAME, packed)
+        write_npz(folder / FILE_NAME, packed)
     _save_atomic(packed_path, packed)
     (folder / "source.json").write_text(json.dumps({"source": source, "packed": packed_path.name}))
     return DSprites(packed, source=source)
