@@ -12,7 +12,7 @@ Prepare a dataset once so that training and metrics start instantly.
 
   dsprites   the dSprites shapes of Higgins et al. / Kim & Mnih: 737,280 binary 64x64 images
              of 3 shapes x 6 scales x 40 orientations x 32 x 32 positions. Rendered offline
-             (about a minute) unless you have the original
+             (well under a minute) unless you have the original
              dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz (--npz or $DSPRITES_NPZ).
   faces      synthetic 64x64 faces with 16 CelebA attributes (Smiling, Male, Eyeglasses, ...),
              written as JPEGs in CelebA's exact layout, so the celeba dataset reads them like
