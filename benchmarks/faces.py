@@ -1,11 +1,20 @@
-"""Throughput of the face data: synthetic-face generation, and the CelebA loader decoding JPEGs
-against its memory-mapped cache, on a synthetic tree in CelebA's layout (64x64 JPEGs) and on
-one whose JPEGs are blown up to CelebA's 178x218 (what decoding real CelebA costs).
+"""Speed of the synthetic faces: the renderer, training on them against dSprites, and (with
+``--files``) the written CelebA-layout files and the CelebA loader.
 
-    python benchmarks/faces.py [--num 20000] [--workers N] [--batch 64]
+    python benchmarks/faces.py                     # CPU, 2 torch threads
+    python benchmarks/faces.py --device cuda       # the GPU rows as well
+    python benchmarks/faces.py --files --num 10000 # also: JPEG writing and the CelebA loader
 
-Prints one table. "images/s" is wall-clock; "per CPU-s" divides by the CPU time of the process
-and its workers, which stays meaningful when other jobs share the machine.
+Renderer: faces per second (wall clock) and per CPU-second of ``FacesDataset.torch_images``
+(the training hot path): torch on the CPU, and on ``--device`` uncaptured and replayed as a
+CUDA graph; next to it the alternative design, random batches from a pre-rendered pool in a
+memory-mapped uint8 file (as the CelebA cache serves them).
+
+Training: steps/s of the same network (``--architecture``, ``--latent-dim``, batch 64) on
+dSprites and on the faces, side by side in interleaved rounds (so a busy machine's drift hits
+both alike), and their ratio per round (target: faces >= 0.8 x dSprites). ``--via bare`` (the
+default) is forward + backward + Adam on batches from ``dataset.torch_images``; ``--via
+trainer`` is ``Trainer.train_steps`` (all the Trainer's bookkeeping, precision ``auto``).
 """
 
 from __future__ import annotations
@@ -13,12 +22,47 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from disentangle import runtime  # noqa: E402
+from disentangle.data import get_dataset  # noqa: E402
+from disentangle.data.faces.render import render_batched  # noqa: E402
+from disentangle.models import build_model  # noqa: E402
+from disentangle.objectives import kl_per_dimension, reconstruction_loss  # noqa: E402
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    parser.add_argument("--via", choices=("bare", "trainer"), default="trainer",
+                        help="training loop to time (default trainer: the real Trainer, "
+                             "whose batches come from dataset.torch_images)")
+    parser.add_argument("--architecture", default="standard")
+    parser.add_argument("--latent-dim", type=int, default=10)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=None,
+                        help="training steps per round (default: 10 on the CPU, 100 on a GPU)")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--clock", choices=("wall", "process"), default="wall",
+                        help="training rounds timed by the wall clock or by this process's CPU "
+                             "time (robust to other load; use with --threads 1)")
+    parser.add_argument("--files", action="store_true",
+                        help="also time writing JPEG files and the CelebA loader")
+    parser.add_argument("--num", type=int, default=20_000, help="--files: faces to write")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="--files: processes for writing and decoding (default: one per core)")
+    return parser.parse_args()
 
 
 def cpu_seconds() -> float:
@@ -27,47 +71,155 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def measure(function, count: int) -> tuple[float, float]:
-    """(images per wall-clock second, images per CPU-second) of ``function()`` making ``count``."""
-    wall, cpu = time.perf_counter(), cpu_seconds()
-    function()
-    return count / (time.perf_counter() - wall), count / max(cpu_seconds() - cpu, 1e-9)
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--num", type=int, default=20_000, help="faces to write (default 20000)")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="processes for writing and decoding (default: one per core)")
-    parser.add_argument("--batch", type=int, default=64, help="loader batch size (default 64)")
-    args = parser.parse_args()
+def measure(function, count: int, device=torch.device("cpu"), repeat: int = 3,
+            warm_up: bool = True):
+    """(items per wall-clock second, items per CPU-second): the best of ``repeat`` timed calls
+    of ``function()``, which makes ``count`` items."""
+    if warm_up:
+        function()  # caches, allocator, CUDA graphs
+    best = (0.0, 0.0)
+    for _ in range(repeat):
+        synchronize(device)
+        wall, cpu = time.perf_counter(), cpu_seconds()
+        function()
+        synchronize(device)
+        rates = (count / (time.perf_counter() - wall), count / max(cpu_seconds() - cpu, 1e-9))
+        best = max(best, rates)
+    return best
+
+
+# -- the renderer ----------------------------------------------------------------------------
+def memory_mapped_pool(faces, folder: Path, size: int = 4096) -> np.memmap:
+    """``size`` random faces rendered once into a uint8 (N, 3, 64, 64) file, memory-mapped."""
+    pool = np.lib.format.open_memmap(folder / "pool.npy", mode="w+", dtype=np.uint8,
+                                     shape=(size, *faces.observation_shape))
+    indices = faces.sample_indices(size, np.random.RandomState(0))
+    for start in range(0, size, 512):
+        pool[start:start + 512] = faces.images(indices[start:start + 512]) * 255 + 0.5
+    pool.flush()
+    return np.load(folder / "pool.npy", mmap_mode="r")
+
+
+def renderer_rows(args, device: torch.device) -> list[tuple[str, float, float]]:
+    faces = get_dataset("faces")
+    draws = np.random.RandomState(1)
+
+    def indices(batch, where):
+        return torch.from_numpy(faces.sample_indices(batch, draws)).to(where)
+
+    cpu = torch.device("cpu")
+    rows = []
+    for batch in (args.batch, 1024):
+        batches = [indices(batch, cpu) for _ in range(max(1, 1024 // batch))]
+        rows.append((f"torch, CPU (one thread, as it always renders), batch {batch}", *measure(
+            lambda: [faces.torch_images(b) for b in batches], batch * len(batches))))
+    if device.type == "cuda":
+        for batch in (args.batch, 1024):
+            batches = [indices(batch, device) for _ in range(20)]
+            rows.append((f"torch, {device} uncaptured, batch {batch}", *measure(
+                lambda: [render_batched(*faces.render_inputs(b)) for b in batches],
+                batch * len(batches), device)))
+            rows.append((f"torch, {device} CUDA graph, batch {batch}", *measure(
+                lambda: [faces.torch_images(b) for b in batches], batch * len(batches), device)))
+    with tempfile.TemporaryDirectory() as scratch:
+        pool = memory_mapped_pool(faces, Path(scratch))
+        batches = [draws.randint(0, len(pool), args.batch) for _ in range(200)]
+
+        def from_pool():
+            for rows_ in batches:
+                images = torch.from_numpy(np.ascontiguousarray(pool[np.sort(rows_)]))
+                images.to(device, non_blocking=True).float().div_(255)
+
+        rows.append((f"alternative: memory-mapped pre-rendered pool, batch {args.batch}",
+                     *measure(from_pool, args.batch * len(batches), device)))
+    return rows
+
+
+# -- training --------------------------------------------------------------------------------
+class BareSteps:
+    """Forward, backward and Adam step of ``build_model`` on batches drawn from ``dataset``
+    and produced by ``dataset.torch_images`` on ``device`` (what the Trainer's loop does)."""
+
+    def __init__(self, dataset, device: torch.device, args):
+        torch.manual_seed(0)
+        self.model = build_model(args.architecture, num_channels=dataset.observation_shape[0],
+                                 latent_dim=args.latent_dim).to(device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-4)
+        self.dataset, self.device, self.batch = dataset, device, args.batch
+        self.random_state = np.random.RandomState(0)
+
+    def __call__(self, steps: int) -> None:
+        for _ in range(steps):
+            indices = self.dataset.sample_indices(self.batch, self.random_state)
+            images = self.dataset.torch_images(torch.from_numpy(indices).to(self.device))
+            mean, log_var = self.model.encode(images)
+            z = mean + torch.exp(0.5 * log_var) * torch.randn_like(mean)
+            loss = (reconstruction_loss(self.model.decode_logits(z), images)
+                    + kl_per_dimension(mean, log_var).sum(-1).mean())
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+
+
+def trainer_steps(dataset, device: torch.device, args):
+    """``Trainer.train_steps`` of a β-VAE with the same network, latent size and batch."""
+    from disentangle.training import Trainer
+
+    trainer = Trainer({"model": "beta_vae", "architecture": args.architecture,
+                       "latent_dim": args.latent_dim, "batch_size": args.batch}, dataset, device)
+    return trainer.train_steps
+
+
+def training_rows(args, device: torch.device):
+    """Median steps/s of each dataset over interleaved rounds, and the median per-round ratio."""
+    make = BareSteps if args.via == "bare" else trainer_steps
+    runners = {name: make(get_dataset(name), device, args) for name in ("dsprites", "faces")}
+    steps = args.steps or (100 if device.type == "cuda" else 10)
+    clock = cpu_seconds if args.clock == "process" else time.perf_counter
+    rates = {name: [] for name in runners}
+    for run in runners.values():
+        run(3)  # warm up
+    for _ in range(args.rounds):
+        for name, run in runners.items():
+            synchronize(device)
+            start = clock()
+            run(steps)
+            synchronize(device)
+            rates[name].append(steps / (clock() - start))
+    ratios = [faces / dsprites for faces, dsprites in zip(rates["faces"], rates["dsprites"])]
+    return {name: statistics.median(values) for name, values in rates.items()}, ratios
+
+
+# -- the written files and the CelebA loader ---------------------------------------------------
+def files_rows(args) -> list[tuple[str, float, float]]:
+    from PIL import Image
 
     from disentangle.data.celeba import load_celeba
-    from disentangle.data.faces import FacesDataset, write_faces
+    from disentangle.data.faces import write_faces
 
     workers = args.workers or len(os.sched_getaffinity(0))
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
-        dataset = FacesDataset()
-        random_state = np.random.RandomState(0)
-        factors = dataset.sample_factors(4096, random_state)
-        rows.append(("ground-truth faces: render (1 process, batches of 128)", *measure(
-            lambda: dataset.sample_observations_from_factors(factors, random_state), 4096)))
         rows.append((f"write faces: render + JPEG + files ({workers} processes)", *measure(
-            lambda: write_faces(scratch, num=args.num, seed=0, workers=workers), args.num)))
-
+            lambda: write_faces(scratch, num=args.num, seed=0, workers=workers, force=True),
+            args.num, repeat=1, warm_up=False)))
         batches = np.random.RandomState(1).randint(0, args.num, (2000 // args.batch, args.batch))
         decoded = load_celeba(scratch, preprocessing="resize", split="all", cache=False)
         rows.append((f"CelebA loader, decoding JPEGs (1 process, batch {args.batch})", *measure(
-            lambda: [decoded.images(batch) for batch in batches], batches.size)))
+            lambda: [decoded.images(batch) for batch in batches], batches.size, repeat=1,
+            warm_up=False)))
         rows.append((f"CelebA loader, building the cache ({workers} processes)", *measure(
             lambda: load_celeba(scratch, preprocessing="resize", split="all",
-                                cache_dir=scratch / "cache", workers=workers), args.num)))
+                                cache_dir=scratch / "cache", workers=workers), args.num,
+            repeat=1, warm_up=False)))
         cached = load_celeba(scratch, preprocessing="resize", split="all",
                              cache_dir=scratch / "cache")
-        cached.images(np.arange(args.num))  # warm the page cache, as after the first epoch
         rows.append((f"CelebA loader, memory-mapped cache (1 process, batch {args.batch})",
                      *measure(lambda: [cached.images(batch) for batch in batches],
                               batches.size)))
@@ -80,15 +232,35 @@ def main() -> None:
         for preprocessing in ("crop148", "resize"):
             decoded = load_celeba(tree, preprocessing=preprocessing, split="all", cache=False)
             rows.append((f"178x218 JPEGs, decoding, {preprocessing} (1 process)", *measure(
-                lambda: [decoded.images(batch) for batch in batches[:8]], batches[:8].size)))
-        rows.append((f"178x218 JPEGs, building the cache, crop148 ({workers} processes)",
-                     *measure(lambda: load_celeba(tree, split="all", workers=workers,
-                                                  cache_dir=scratch / "cache"), full_size)))
+                lambda: [decoded.images(batch) for batch in batches[:8]], batches[:8].size,
+                repeat=1, warm_up=False)))
+    return rows
 
-    print(f"{'what':<64} {'images/s':>10} {'per CPU-s':>10}")
+
+def print_rows(title: str, rows) -> None:
+    print(f"\n{title}\n{'what':<64} {'images/s':>10} {'per CPU-s':>10}")
     for name, wall, cpu in rows:
         print(f"{name:<64} {wall:>10,.0f} {cpu:>10,.0f}")
-    print(f"({args.num:,} synthetic 64x64 faces; {os.cpu_count()} CPU cores, load average "
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    runtime.configure_allocator()
+    device = torch.device(args.device)
+    print_rows("Rendering the ground-truth faces (FacesDataset.torch_images)",
+               renderer_rows(args, device))
+    rates, ratios = training_rows(args, device)
+    print(f"\nTraining ({args.via}, {args.architecture}, {args.latent_dim} latents, batch "
+          f"{args.batch}, {device}; median of {args.rounds} interleaved rounds, {args.clock} "
+          "time)")
+    for name, rate in rates.items():
+        print(f"{name:<10} {rate:8.2f} steps/s")
+    print(f"faces / dSprites: {statistics.median(ratios):.2f} (per round: "
+          f"{', '.join(f'{r:.2f}' for r in ratios)}; target >= 0.80)")
+    if args.files:
+        print_rows(f"Written faces and the CelebA loader ({args.num:,} faces)", files_rows(args))
+    print(f"\n({os.cpu_count()} CPU cores, {args.threads} torch threads, load average "
           f"{os.getloadavg()[0]:.1f} at the end)")
 
 

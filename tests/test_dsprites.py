@@ -52,6 +52,17 @@ def test_observations_are_binary_float_batches(dsprites):
     assert (images.sum((1, 2, 3)) > 20).all()  # every image shows a sprite
 
 
+def test_torch_batches_unpack_the_same_images_on_the_tensors_device(dsprites):
+    """The training hot path (``torch_images``: bits gathered and unpacked by torch where the
+    indices are, e.g. on the GPU) gives exactly the images of the numpy path."""
+    import torch
+
+    indices = np.random.RandomState(1).randint(0, len(dsprites), 300)
+    batch = dsprites.torch_images(torch.from_numpy(indices))
+    assert batch.dtype == torch.float32 and batch.device.type == "cpu"
+    assert np.array_equal(batch.numpy(), dsprites.images(indices))
+
+
 def test_factors_move_the_sprite_as_named(dsprites):
     base = np.array([[0, 5, 0, 10, 10]])
     def centroid(factors):

@@ -12,6 +12,8 @@ from disentangle.errors import UserError
 # name -> "module:factory"; factories take keyword options and return an ImageDataset.
 DATASETS = {
     "dsprites": "disentangle.data.dsprites:load_dsprites",
+    "color_dsprites": "disentangle.data.dsprites_variants:load_color_dsprites",
+    "noisy_dsprites": "disentangle.data.dsprites_variants:load_noisy_dsprites",
     "faces": "disentangle.data.faces:load_faces",
     "celeba": "disentangle.data.celeba:load_celeba",
 }

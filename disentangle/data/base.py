@@ -38,6 +38,30 @@ class ImageDataset(abc.ABC):
     def images(self, indices: np.ndarray) -> np.ndarray:
         """Images at ``indices`` as float32 (N, C, H, W) in [0, 1], in one vectorised step."""
 
+    #: False when an observation is a random function of its index (disentanglement_lib's
+    #: noisy and colour dSprites): then ``observations`` needs a random state, and the metrics
+    #: must encode every draw instead of each distinct index once.
+    deterministic_observations: bool = True
+
+    def observations(self, indices: np.ndarray,
+                     random_state: np.random.RandomState) -> np.ndarray:
+        """The observations at ``indices`` as training and the metrics see them: ``images``
+        for a deterministic dataset; datasets with random observations draw from
+        ``random_state``."""
+        del random_state  # every index maps to exactly one image
+        return self.images(indices)
+
+    def torch_images(self, indices):
+        """``images`` as a float32 torch tensor on ``indices``' device (a LongTensor).
+
+        The training hot path. This default renders on the host and copies over; datasets
+        override it to produce the batch where it will be used (bits resident on the GPU,
+        faces rendered by torch on the device)."""
+        import torch
+
+        host = self.images(indices.cpu().numpy())
+        return torch.from_numpy(host).to(indices.device, non_blocking=True)
+
     def sample_indices(self, num: int, random_state: np.random.RandomState) -> np.ndarray:
         """``num`` indices drawn uniformly with replacement (the papers' minibatch sampling)."""
         return random_state.randint(0, len(self), size=num).astype(np.int64)

@@ -9,6 +9,12 @@ The folder (``root``, or ``root``/celeba as torchvision downloads it) holds::
 The synthetic faces of ``disentangle.data.faces`` are written in exactly this layout (plus a
 ``factors.csv`` with their ground truth), so this one loader reads both.
 
+Before anything is decoded or cached, the files are checked against CelebA's format: the count
+on line 1 equals the number of rows, line 2 names the 40 attributes, every row is a file name
+and 40 values of -1 or 1, no image is listed twice, the partition lists exactly the attribute
+file's images, and every listed image exists. A JPEG that does not decode (truncated, damaged)
+stops the decoding. Each problem is one ``UserError`` line naming the file (and line) and the fix.
+
 Preprocessing (recorded by ``describe()`` and so with every model trained on the data):
 
     crop148  centre crop 148x148 (the face), resized to 64x64: the usual choice for VAEs
@@ -44,6 +50,16 @@ ATTRIBUTE_FILE = "list_attr_celeba.txt"
 PARTITION_FILE = "list_eval_partition.txt"
 IMAGE_FOLDER = "img_align_celeba"
 FACTORS_FILE = "factors.csv"
+# CelebA's 40 attribute columns, in the order of list_attr_celeba.txt.
+CELEBA_ATTRIBUTES = (
+    "5_o_Clock_Shadow", "Arched_Eyebrows", "Attractive", "Bags_Under_Eyes", "Bald", "Bangs",
+    "Big_Lips", "Big_Nose", "Black_Hair", "Blond_Hair", "Blurry", "Brown_Hair",
+    "Bushy_Eyebrows", "Chubby", "Double_Chin", "Eyeglasses", "Goatee", "Gray_Hair",
+    "Heavy_Makeup", "High_Cheekbones", "Male", "Mouth_Slightly_Open", "Mustache", "Narrow_Eyes",
+    "No_Beard", "Oval_Face", "Pale_Skin", "Pointy_Nose", "Receding_Hairline", "Rosy_Cheeks",
+    "Sideburns", "Smiling", "Straight_Hair", "Wavy_Hair", "Wearing_Earrings", "Wearing_Hat",
+    "Wearing_Lipstick", "Wearing_Necklace", "Wearing_Necktie", "Young",
+)
 _CHUNK = 256  # images per decoding task
 
 
@@ -84,49 +100,139 @@ def _image_folder(folder: Path) -> Path:
 
 def read_annotations(folder: Path):
     """(file names, attribute names, attributes uint8 0/1 (N, K), partition (N,)) from the
-    attribute and partition files, checked against each other."""
+    attribute and partition files, each checked against CelebA's format and both against each
+    other; anything else is a one-line ``UserError`` naming the file, the line and the fix."""
+    files, names, values = _read_attribute_file(folder / ATTRIBUTE_FILE)
+    split = _read_partition_file(folder / PARTITION_FILE, files)
+    return files, names, (values > 0).astype(np.uint8), split
+
+
+def _read_attribute_file(path: Path):
+    """list_attr_celeba.txt: line 1 the image count, line 2 the 40 attribute names, then one
+    row per image: its file name and 40 values of -1 or 1 (right-aligned in two characters, so
+    separated by one or two spaces)."""
     import pandas as pd
 
-    path = folder / ATTRIBUTE_FILE
-    with open(path) as file:
-        try:
-            declared = int(file.readline())
-        except ValueError:
-            raise UserError(f"{path}: the first line must be the number of images") from None
-        names = tuple(file.readline().split())
-    if not names:
-        raise UserError(f"{path}: the second line must list the attribute names")
+    with open(path, errors="replace") as file:
+        count_line, header = file.readline(), file.readline()
     try:
-        table = pd.read_csv(path, sep=r"\s+", skiprows=2, header=None,
-                            names=("file",) + names, dtype={"file": str})
-    except (pd.errors.ParserError, ValueError) as error:
-        raise UserError(f"{path} is malformed ({str(error).splitlines()[0]}): each row must be "
-                        f"a file name and {len(names)} values of -1 or 1") from None
-    values = table[list(names)].to_numpy()
+        declared = int(count_line)
+    except ValueError:
+        raise UserError(f"{path}, line 1: expected the number of images, found "
+                        f"{count_line.strip()[:40]!r}: use CelebA's own {ATTRIBUTE_FILE} (Anno "
+                        "folder)") from None
+    names = tuple(header.split())
+    _check_attribute_names(path, names)
+    table = _read_rows(path, skip=2, fields=1 + len(names),
+                       row=f"a file name and {len(names)} attribute values")
     if len(table) != declared:
         raise UserError(f"{path} declares {declared} images on its first line but lists "
                         f"{len(table)}: the file is truncated or edited; download it again")
-    if not np.isin(values, (-1, 1)).all():
-        raise UserError(f"{path}: attribute values must be -1 or 1 (each row needs "
-                        f"{len(names)} of them)")
-    files = table["file"].to_numpy(dtype=str)
+    files = _file_names(path, table)
+    values = table.iloc[:, 1:].apply(pd.to_numeric, errors="coerce").to_numpy()
+    wrong = np.abs(values) != 1  # also every value that is not a number (NaN)
+    if wrong.any():
+        row, column = np.argwhere(wrong)[0]
+        raise UserError(f"{path}: {names[column]} of {files[row]} is "
+                        f"'{table.iat[row, column + 1]}', but attribute values must be -1 or 1: "
+                        "the file is damaged; download it again")
+    return files, names, values.astype(np.int8)
 
-    path = folder / PARTITION_FILE
-    try:
-        partition = pd.read_csv(path, sep=r"\s+", header=None, names=("file", "split"),
-                                dtype={"file": str})
-    except (pd.errors.ParserError, ValueError) as error:
-        raise UserError(f"{path} is malformed ({str(error).splitlines()[0]}): each row must be "
-                        "a file name and 0, 1 or 2") from None
-    if len(partition) != len(files) or set(partition["file"]) != set(files):
-        raise UserError(f"{PARTITION_FILE} lists {len(partition)} images and {ATTRIBUTE_FILE} "
-                        f"{len(files)}, not the same files: both must come from the same "
-                        f"CelebA release (in {folder})")
-    split = partition.set_index("file")["split"].reindex(files).to_numpy()
-    if not np.isin(split, (0, 1, 2)).all():
-        raise UserError(f"{path}: the split of each image must be 0 (train), 1 (valid) or 2 "
-                        "(test)")
-    return files, names, (values > 0).astype(np.uint8), split.astype(np.int8)
+
+def _check_attribute_names(path: Path, names: tuple) -> None:
+    """The header must name CelebA's 40 attributes, each once (in any order)."""
+    problems = [f"{label} {', '.join(found)}" for label, found in (
+        ("missing", [name for name in CELEBA_ATTRIBUTES if name not in names]),
+        ("unknown", [name for name in names if name not in CELEBA_ATTRIBUTES]),
+        ("repeated", sorted({name for name in names if names.count(name) > 1}))) if found]
+    if problems:
+        raise UserError(f"{path}, line 2: expected CelebA's {len(CELEBA_ATTRIBUTES)} attribute "
+                        f"names, found {len(names)} ({'; '.join(problems)}): use CelebA's own "
+                        f"{ATTRIBUTE_FILE} (Anno folder)")
+
+
+def _read_partition_file(path: Path, files: np.ndarray) -> np.ndarray:
+    """list_eval_partition.txt: "000001.jpg 0" per image (0 train, 1 valid, 2 test); the split
+    of each of ``files`` (the attribute file's images, which it must list exactly)."""
+    import pandas as pd
+
+    table = _read_rows(path, skip=0, fields=2, row="a file name and its split (0, 1 or 2)")
+    listed = _file_names(path, table)
+    known = set(files)
+    foreign = [name for name in listed if name not in known]
+    if foreign:
+        raise UserError(f"{path} names {len(foreign)} image(s) that {ATTRIBUTE_FILE} does not "
+                        f"list (first: {foreign[0]}): both files must come from the same CelebA "
+                        "release")
+    if len(listed) != len(files):
+        unsplit = sorted(known - set(listed))
+        raise UserError(f"{PARTITION_FILE} lists {len(listed)} images and {ATTRIBUTE_FILE} "
+                        f"{len(files)}: {len(unsplit)} images have no split (first: "
+                        f"{unsplit[0]}); both files must come from the same CelebA release (in "
+                        f"{path.parent})")
+    given = table.set_index(0)[1].reindex(files)
+    split = pd.to_numeric(given, errors="coerce").to_numpy()
+    wrong = ~np.isin(split, (0, 1, 2))
+    if wrong.any():
+        row = np.flatnonzero(wrong)[0]
+        raise UserError(f"{path}: the split of {files[row]} is '{given.iat[row]}', but it must "
+                        "be 0 (train), 1 (valid) or 2 (test)")
+    return split.astype(np.int8)
+
+
+def _read_rows(path: Path, skip: int, fields: int, row: str):
+    """The whitespace-separated rows of a CelebA list file after its ``skip`` header lines, as
+    a DataFrame of ``fields`` columns (file names as strings, nothing read as NaN); a row with
+    another number of fields is a ``UserError`` naming its line. ``row`` says what a row
+    should hold."""
+    import csv
+
+    import pandas as pd
+
+    try:  # one spare column, so that a row with one field too many is seen, not dropped
+        table = pd.read_csv(path, sep=r"\s+", skiprows=skip, header=None, dtype={0: str},
+                            names=range(fields + 1), quoting=csv.QUOTE_NONE,
+                            keep_default_na=False, na_values=[""],  # only absent fields
+                            encoding_errors="replace")
+    except pd.errors.ParserError:  # a row with two or more fields too many
+        table = None
+    if table is None or table[fields].notna().any() or table.iloc[:, :fields].isna().any(axis=None):
+        raise _width_error(path, skip, fields, row)
+    return table.drop(columns=fields)
+
+
+def _width_error(path: Path, skip: int, fields: int, row: str) -> UserError:
+    """The error for a list file whose rows are not all ``fields`` wide: names the first line
+    (after ``skip``) of another width."""
+    fix = "the file is damaged or not CelebA's; download it again"
+    with open(path, errors="replace") as file:
+        for number, line in enumerate(file, 1):
+            found = len(line.split())
+            if number > skip and found not in (0, fields):
+                return UserError(f"{path}, line {number}: expected {row}, found {found} fields: "
+                                 f"{fix}")
+    return UserError(f"{path}: expected {row} on every line: {fix}")
+
+
+def _file_names(path: Path, table) -> np.ndarray:
+    """The first column of ``table`` as file names, each listed once."""
+    files = table[0].to_numpy(dtype=str)
+    repeated = table[0].duplicated()
+    if repeated.any():
+        raise UserError(f"{path} lists {files[repeated.to_numpy()][0]} twice: the file is "
+                        "damaged or edited; download it again")
+    return files
+
+
+def _check_images_present(folder: Path, files: np.ndarray) -> None:
+    """Every image the annotation files list exists in img_align_celeba."""
+    images = _image_folder(folder)
+    present = set(os.listdir(images))
+    missing = [name for name in files if name not in present]
+    if missing:
+        raise UserError(f"{len(missing)} of the {len(files)} images listed in {ATTRIBUTE_FILE} "
+                        f"are missing from {images} (first: {missing[0]}): extract "
+                        "img_align_celeba completely")
 
 
 def preprocess_image(path: str | Path, preprocessing: str) -> np.ndarray:
@@ -215,44 +321,25 @@ def cache_path(folder: Path, preprocessing: str, num_images: int, cache_dir=None
 
 def build_cache(folder: Path, files, preprocessing: str, path: Path,
                 workers: int | None = None, progress: bool = False) -> None:
-    """Decode every image of ``folder`` into the uint8 memory-mappable ``path`` (in parallel;
-    written under a temporary name and renamed when complete)."""
-    import multiprocessing
-
-    from tqdm import tqdm
+    """Decode every image of ``folder`` (all present: ``load_celeba`` checks) into the uint8
+    memory-mappable ``path`` (in parallel; written under a temporary name and renamed when
+    complete, so a damaged image leaves no cache behind)."""
+    from disentangle.parallel import parallel_map
 
     images = _image_folder(folder)
-    present = set(os.listdir(images))
-    missing = [name for name in files if name not in present]
-    if missing:
-        raise UserError(f"{len(missing)} of the {len(files)} images listed in {ATTRIBUTE_FILE} "
-                        f"are missing from {images} (first: {missing[0]}): extract "
-                        "img_align_celeba completely")
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f"{path.stem}.partial-{os.getpid()}.npy")
     tasks = [([str(images / name) for name in files[i:i + _CHUNK]], preprocessing)
              for i in range(0, len(files), _CHUNK)]
-    workers = min(workers or len(os.sched_getaffinity(0)), len(tasks))
     try:
         array = np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8,
                                           shape=(len(files), 3, IMAGE_SIZE, IMAGE_SIZE))
-        with tqdm(total=len(files), unit="img", desc=f"decoding CelebA ({preprocessing})",
-                  disable=not progress) as bar:
-            if workers <= 1:
-                chunks = map(_decode_chunk, tasks)
-                pool = None
-            else:
-                pool = multiprocessing.get_context().Pool(workers)
-                chunks = pool.imap(_decode_chunk, tasks)
-            try:
-                start = 0
-                for chunk in chunks:
-                    array[start:start + len(chunk)] = chunk
-                    start += len(chunk)
-                    bar.update(len(chunk))
-            finally:
-                if pool is not None:
-                    pool.terminate()
+        start = 0
+        for chunk in parallel_map(_decode_chunk, tasks, workers, total=len(files),
+                                  progress=f"decoding CelebA ({preprocessing})" if progress
+                                  else None):
+            array[start:start + len(chunk)] = chunk
+            start += len(chunk)
         array.flush()
         del array
         os.replace(partial, path)
@@ -275,6 +362,7 @@ def load_celeba(root: str | Path | None = None, preprocessing: str = "crop148",
         raise UserError(f"unknown CelebA split {split!r}: choose one of {', '.join(SPLITS)}")
     folder = find_celeba_folder(root)
     files, names, attributes, partition = read_annotations(folder)
+    _check_images_present(folder, files)
     rows = (np.arange(len(files)) if SPLITS[split] is None
             else np.flatnonzero(partition == SPLITS[split]))
     pixels = None
@@ -283,8 +371,6 @@ def load_celeba(root: str | Path | None = None, preprocessing: str = "crop148",
         if not path.exists():
             build_cache(folder, files, preprocessing, path, workers=workers, progress=progress)
         pixels = np.load(path, mmap_mode="r")
-    else:
-        _image_folder(folder)
     factors = None
     if (folder / FACTORS_FILE).is_file():
         import pandas as pd

@@ -146,20 +146,15 @@ def _render_chunk(args) -> np.ndarray:
 
 def render_packed(progress: bool = False, workers: int | None = None) -> np.ndarray:
     """Render all 737,280 images, bit-packed: uint8 (737280, 512) in the original's order."""
-    from concurrent.futures import ProcessPoolExecutor
-
-    from tqdm import tqdm
+    from disentangle.parallel import parallel_map
 
     jobs = [(shape, scale) for shape in range(3) for scale in range(6)]
-    workers = workers or min(len(jobs), os.cpu_count() or 1)
     packed = np.empty((NUM_IMAGES, ROW_BYTES), dtype=np.uint8)
     per_job = NUM_IMAGES // len(jobs)
-    with ProcessPoolExecutor(workers) as pool, tqdm(
-            total=NUM_IMAGES, desc="rendering dSprites", unit="img", unit_scale=True,
-            disable=not progress) as bar:
-        for number, chunk in enumerate(pool.map(_render_chunk, jobs)):
-            packed[number * per_job:(number + 1) * per_job] = chunk
-            bar.update(len(chunk))
+    chunks = parallel_map(_render_chunk, jobs, workers, total=NUM_IMAGES,
+                          progress="rendering dSprites" if progress else None)
+    for number, chunk in enumerate(chunks):
+        packed[number * per_job:(number + 1) * per_job] = chunk
     return packed
 
 
@@ -183,6 +178,7 @@ class DSprites(GroundTruthDataset):
                             "`vae-study data dsprites --force`")
         self.packed = packed
         self.source = source
+        self._device_copies = {}   # torch device -> the packed images there
 
     @property
     def factors_num_values(self) -> tuple[int, ...]:
@@ -196,6 +192,20 @@ class DSprites(GroundTruthDataset):
         indices = check_indices(indices, NUM_IMAGES)
         bits = np.unpackbits(self.packed[indices], axis=1)
         return bits.reshape(len(indices), 1, IMAGE_SIZE, IMAGE_SIZE).astype(np.float32)
+
+    def torch_images(self, indices):
+        """``images`` as a torch tensor on ``indices``' device: the bit-packed images (377 MB)
+        are put there once (on the CPU without a copy) and each batch is gathered and unpacked
+        there, so on a GPU the host does not feed the training steps."""
+        import torch
+
+        packed = self._device_copies.get(indices.device)
+        if packed is None:
+            packed = torch.from_numpy(self.packed).to(indices.device)
+            self._device_copies[indices.device] = packed
+        shifts = torch.arange(7, -1, -1, device=indices.device, dtype=torch.uint8)
+        bits = (packed[indices].unsqueeze(-1) >> shifts) & 1
+        return bits.reshape(len(indices), 1, IMAGE_SIZE, IMAGE_SIZE).float()
 
     def describe(self) -> dict:
         return {**super().describe(), "source": self.source}

@@ -50,7 +50,7 @@ def register(commands) -> None:
                     "ground-truth factor), with a 10x10 sample grid, each attribute shown on "
                     "one face, and a table of attribute frequencies. Their attributes are "
                     "correlated as in CelebA (Male with Heavy_Makeup, Smiling with "
-                    "Mouth_Slightly_Open, ...); see disentangle/data/faces.py.")
+                    "Mouth_Slightly_Open, ...); see disentangle/data/faces/.")
     add_common_options(
         faces, out_default=None,
         out_help="where to write: DIR/celeba (the dataset), DIR/faces_samples.png, "
@@ -75,7 +75,10 @@ def register(commands) -> None:
         description="Check a CelebA folder in torchvision's layout (DIR/celeba/"
                     "img_align_celeba/*.jpg, list_attr_celeba.txt, list_eval_partition.txt), "
                     "decode every image once into a memory-mapped 64x64 cache (about 2.5 GB for "
-                    "the full 202,599 images) and write a 10x10 sample grid. Also reads the "
+                    "the full 202,599 images) and write a 10x10 sample grid. Anything that "
+                    "does not match CelebA's format (count line, the 40 attribute names, -1/1 "
+                    "values, the partition, missing or damaged images) stops it with one line "
+                    "naming the file and the fix, before anything is written. Also reads the "
                     "synthetic faces written by `vae-study data faces`.")
     add_common_options(celeba)
     celeba.add_argument(
