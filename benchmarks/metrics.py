@@ -1,11 +1,18 @@
-"""Benchmark: the BetaVAE + FactorVAE evaluation, plain versus deduplicated, on dSprites.
+"""Benchmark: disentanglement_lib's metrics on dSprites, plain versus deduplicated, and what
+each metric costs at the paper preset.
 
 Prints, from one run on this machine:
   * the encoder's throughput (images/s) in fp32 and under bf16 autocast, channels-last;
-  * the paper-preset evaluation (both metrics, one shared cache) with the plain per-batch
-    algorithm in fp32 and the deduplicated one in fp32 and bf16: seconds, images encoded,
-    scores, and the plain/deduplicated time ratio;
-  * the fast preset (every-epoch use) with the default precision.
+  * the paper-preset BetaVAE + FactorVAE evaluation (one shared cache) with the plain
+    per-batch algorithm in fp32 and the deduplicated one in fp32 and bf16: seconds, images
+    encoded, scores, and the plain/deduplicated time ratio;
+  * the fast preset (every-epoch use) with the default precision;
+  * with --family: one deduplicated paper-preset evaluation of every registered metric (and
+    the large-sample TC from the encoder's posterior), each metric's wall-clock and CPU
+    seconds side by side, then DCI again with the histogram trees (``dci_classifier=hist_gbt``);
+  * with --compare-dci: DCI with both tree classifiers on the same draws, for the sanity
+    suite's hand-built representations of dSprites' factors and for the model (scores and CPU
+    seconds side by side).
 
 The encoder is the papers' ``standard`` network, freshly initialised unless --checkpoint names
 a trained one. An untrained encoder's means barely vary (std ~1e-3), so its FactorVAE metric
@@ -15,6 +22,8 @@ includes all votes, as it does for a trained model.
 
     python benchmarks/metrics.py            # the real paper preset (the plain run takes long)
     python benchmarks/metrics.py --quick    # a tenth of the paper preset's points
+    python benchmarks/metrics.py --skip-pair --family        # every metric's cost
+    python benchmarks/metrics.py --skip-pair --compare-dci --scale 0.2
 """
 
 from __future__ import annotations
@@ -42,18 +51,97 @@ def parse_args():
                              "standard encoder (then the paper's prune threshold is kept)")
     parser.add_argument("--skip-plain", action="store_true",
                         help="skip the plain per-batch run (it takes ~4x longer)")
+    parser.add_argument("--skip-pair", action="store_true",
+                        help="skip the BetaVAE + FactorVAE plain/deduplicated comparison and "
+                             "the fast preset")
+    parser.add_argument("--family", action="store_true",
+                        help="time every registered metric in one deduplicated paper-preset "
+                             "evaluation (DCI's boosted trees alone take minutes on 2 cores)")
+    parser.add_argument("--compare-dci", action="store_true",
+                        help="DCI with gbt and with hist_gbt on the same draws, for the "
+                             "sanity suite's representations and the model (paper preset x "
+                             "--scale)")
     return parser.parse_args()
 
 
-def scaled_overrides(scale: float) -> dict:
+def scaled_overrides(scale: float, metrics=("beta_vae", "factor_vae")) -> dict:
     from disentangle.metrics import PRESETS
 
     overrides = {}
-    for metric, settings in PRESETS["paper"].items():
-        for name, value in settings.items():
+    for metric in metrics:
+        for name, value in PRESETS["paper"][metric].items():
             if name.startswith("num_"):
                 overrides[f"{metric}_{name}"] = max(2, int(round(value * scale)))
     return overrides
+
+
+def time_family(data, model, device: str, scale: float, extra: dict) -> None:
+    """Every registered metric at the paper preset (x ``scale``), deduplicated, one run."""
+    from disentangle.metrics import METRICS, default_metrics, evaluate
+    from disentangle.representation import posterior_function, representation_function
+
+    metrics = default_metrics("paper", posterior=True)
+    overrides = {**scaled_overrides(scale, metrics), **extra}
+    represent = representation_function(model, device=device)
+    result = evaluate(data, represent, np.random.RandomState(0), preset="paper",
+                      details=True,
+                      posterior_function=posterior_function(model, device=device),
+                      **overrides)
+    print(f"\nevery metric, paper preset x {scale:g}, deduplicated {represent.precision} "
+          f"({result['metric_images_drawn']:,} drawn, {result['metric_images_encoded']:,} "
+          f"encoded), one run:")
+    print(f"{'phase':<28} {'wall s':>8} {'CPU s':>8}  result")
+    for phase, lap in result["timings"].items():
+        spec = METRICS.get(phase)
+        scores = "" if spec is None else "  ".join(
+            f"{key} {result[key]:.3f}" for key in spec.result_keys
+            if isinstance(result[key], float))
+        name = spec.name if spec else phase
+        print(f"{name:<28} {lap['seconds']:>8.1f} {lap['cpu_seconds']:>8.1f}  {scores}")
+    print(f"{'total':<28} {result['seconds']:>8.1f}")
+    hist = evaluate(data, represent, np.random.RandomState(0), preset="paper", metrics=["dci"],
+                    details=True, dci_classifier="hist_gbt", **overrides)
+    lap = hist["timings"]["dci"]
+    print(f"{'DCI, hist_gbt (own draws)':<28} {lap['seconds']:>8.1f} {lap['cpu_seconds']:>8.1f}"
+          f"  dci_disentanglement {hist['dci_disentanglement']:.3f}  dci_completeness "
+          f"{hist['dci_completeness']:.3f}  dci_informativeness "
+          f"{hist['dci_informativeness']:.3f}")
+
+
+#: The sanity cases DCI's two classifiers are compared on (GBT takes minutes for each).
+COMPARED_CASES = ("factors", "rotation", "all but one", "noise")
+
+
+def compare_dci(scale: float, data, model, device: str, model_name: str) -> None:
+    """DCI with both tree classifiers on the same draws: the sanity suite's representations of
+    dSprites' factors, then the model's encoder means on dSprites."""
+    from disentangle.metrics import dci_metric
+    from disentangle.metrics.sanity import FactorObservations, sanity_cases
+    from disentangle.representation import representation_function
+
+    factors = FactorObservations()
+    representations = [(case.name, factors, case.representation)
+                       for case in sanity_cases(factors) if case.name in COMPARED_CASES]
+    representations.append((model_name, data, representation_function(model, device=device)))
+    sizes = {f"num_{part}": max(2, int(round(value * scale)))
+             for part, value in (("train", 10_000), ("test", 5_000))}
+    print(f"\nDCI, gbt vs hist_gbt on the same draws ({sizes['num_train']:,} training and "
+          f"{sizes['num_test']:,} test points, seed 0):")
+    print(f"{'representation':<16} {'D gbt':>7} {'D hist':>7} {'C gbt':>7} {'C hist':>7} "
+          f"{'I gbt':>7} {'I hist':>7} {'CPU s gbt':>9} {'hist':>6}")
+    for name, dataset, represent in representations:
+        row = []
+        for classifier in ("gbt", "hist_gbt"):
+            started = time.process_time()
+            result = dci_metric(dataset, represent, np.random.RandomState(0),
+                                classifier=classifier, **sizes)
+            row.append((result, time.process_time() - started))
+        (gbt, gbt_cpu), (hist, hist_cpu) = row
+        values = [gbt["disentanglement"], hist["disentanglement"], gbt["completeness"],
+                  hist["completeness"], gbt["informativeness_test"],
+                  hist["informativeness_test"]]
+        print(f"{name[-16:]:<16} " + " ".join(f"{v:>7.3f}" for v in values)
+              + f" {gbt_cpu:>9.1f} {hist_cpu:>6.1f}", flush=True)
 
 
 def throughput(model, images: np.ndarray, precision: str, device: str) -> float:
@@ -72,9 +160,7 @@ def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
     from disentangle.data import get_dataset
-    from disentangle.metrics import evaluate
     from disentangle.models import build_model, load_model
-    from disentangle.representation import representation_function
     from disentangle.runtime import configure_allocator
 
     configure_allocator()
@@ -90,6 +176,20 @@ def main() -> None:
     print(f"model: {name}; device {args.device}, {torch.get_num_threads()} threads; "
           f"paper preset x {scale:g}; overrides {extra or 'none'}")
 
+    if not args.skip_pair:
+        time_pair(data, model, args, overrides, extra)
+    if args.family:
+        time_family(data, model, args.device, scale, extra)
+    if args.compare_dci:
+        compare_dci(scale, data, model, args.device, name)
+
+
+def time_pair(data, model, args, overrides: dict, extra: dict) -> None:
+    """BetaVAE + FactorVAE, plain vs deduplicated, fp32 vs bf16; then the fast preset."""
+    from disentangle.metrics import evaluate
+    from disentangle.representation import representation_function
+
+    pair = ["beta_vae", "factor_vae"]
     images = data.images(np.random.RandomState(0).randint(0, len(data), 16_384))
     for precision in ("fp32", "bf16"):
         rate = throughput(model, images, precision, args.device)
@@ -102,11 +202,11 @@ def main() -> None:
     for label, precision, deduplicate in runs:
         represent = representation_function(model, device=args.device, precision=precision)
         result = evaluate(data, represent, np.random.RandomState(0), preset="paper",
-                          deduplicate=deduplicate, **overrides)
+                          metrics=pair, deduplicate=deduplicate, **overrides)
         rows.append((f"{label} {precision}", result))
         print(f"{label} {precision}: {result['seconds']:.1f} s", flush=True)
     fast = evaluate(data, representation_function(model, device=args.device),
-                    np.random.RandomState(0), preset="fast", **extra)
+                    np.random.RandomState(0), preset="fast", metrics=pair, **extra)
 
     print(f"\n{'evaluation':<12} {'seconds':>8} {'drawn':>10} {'encoded':>9} "
           f"{'BetaVAE':>8} {'FactorVAE':>9}")

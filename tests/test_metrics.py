@@ -37,7 +37,9 @@ def without_timing(result):
     return {k: v for k, v in result.items() if k not in ("seconds", "num_encoded")}
 
 
-# disentanglement_lib's code (beta_vae.py / factor_vae.py), transcribed loop for loop.
+# disentanglement_lib's code (beta_vae.py / factor_vae.py), transcribed loop for loop. One
+# stated change: the BetaVAE logistic regression may take 5,000 lbfgs iterations instead of 100
+# (same objective; see disentangle/metrics/beta_vae.py).
 def reference_beta_vae(data, represent, rs, batch_size, num_train, num_eval):
     from sklearn.linear_model import LogisticRegression
 
@@ -56,7 +58,7 @@ def reference_beta_vae(data, represent, rs, batch_size, num_train, num_eval):
         return points, labels
 
     train_points, train_labels = batch(num_train)
-    model = LogisticRegression(random_state=rs).fit(train_points, train_labels)
+    model = LogisticRegression(random_state=rs, max_iter=5000).fit(train_points, train_labels)
     eval_points, eval_labels = batch(num_eval)
     return model.score(train_points, train_labels), model.score(eval_points, eval_labels)
 
@@ -132,7 +134,7 @@ def test_evaluate_shares_one_cache_and_equals_both_metrics_in_sequence():
                  **{f"factor_vae_{k}": v for k, v in SMALL_FACTOR.items()}}
     counting = CountingRepresentation(entangled)
     together = evaluate(DATA, counting, np.random.RandomState(5), preset="paper",
-                        details=True, **overrides)
+                        metrics=["beta_vae", "factor_vae"], details=True, **overrides)
     encoded = DATA.factors_to_index(np.concatenate(counting.seen))
     assert len(encoded) == len(np.unique(encoded)) == together["metric_images_encoded"]
     assert together["metric_images_drawn"] == 500 * 2 * 16 + 1000 + 500 * 16
@@ -169,6 +171,7 @@ def test_all_collapsed_scores_zero_with_a_warning():
     assert result["factor_vae_score"] == result["factor_vae_train_accuracy"] == 0.0
     assert result["factor_vae_active_dims"] == 0
     assert "collapsed" in result["factor_vae_warning"]
+    assert result["mig_score"] == 0.0  # a constant code carries no information about any factor
 
 
 def test_presets():
@@ -268,12 +271,28 @@ def test_model_scores_are_identical_deduplicated_and_plain(model):
     settings = {"beta_vae_batch_size": 8, "beta_vae_num_train": 20, "beta_vae_num_eval": 10,
                 "factor_vae_batch_size": 8, "factor_vae_num_train": 20,
                 "factor_vae_num_eval": 10, "factor_vae_num_variance_estimate": 100,
-                "factor_vae_prune_threshold": 0.0}
+                "factor_vae_prune_threshold": 0.0, "mig_num_train": 100}
     fast = evaluate(data, represent, np.random.RandomState(2), details=True, **settings)
     plain = evaluate(data, represent, np.random.RandomState(2), details=True,
                      deduplicate=False, **settings)
     assert fast["metric_images_encoded"] == 24 < plain["metric_images_encoded"]
     for key in ("beta_vae_score", "beta_vae_train_accuracy", "factor_vae_score",
-                "factor_vae_train_accuracy", "factor_vae_active_dims"):
+                "factor_vae_train_accuracy", "factor_vae_active_dims", "mig_score"):
         assert fast[key] == plain[key], key
     assert fast["factor_vae"]["train_votes"] == plain["factor_vae"]["train_votes"]
+
+
+def test_evaluate_flags_a_beta_vae_classifier_that_did_not_converge(monkeypatch):
+    from sklearn.linear_model import LogisticRegression
+
+    from disentangle.metrics import beta_vae
+
+    overrides = {"beta_vae_num_train": 300, "beta_vae_num_eval": 50, "beta_vae_batch_size": 16}
+    converged = evaluate(DATA, entangled, np.random.RandomState(9), metrics=["beta_vae"],
+                         **overrides)
+    assert converged["beta_vae_converged"] == 1
+    monkeypatch.setattr(beta_vae, "make_classifier", lambda: LogisticRegression(max_iter=2))
+    stopped = evaluate(DATA, entangled, np.random.RandomState(9), metrics=["beta_vae"],
+                       details=True, **overrides)
+    assert stopped["beta_vae_converged"] == 0
+    assert stopped["beta_vae"]["classifier_iterations"] == 2

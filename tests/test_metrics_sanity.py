@@ -2,10 +2,12 @@
 factors (the orderings Higgins et al. and Kim & Mnih argue, and chance levels)."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from analysis.figures import metric_sanity
 from disentangle.metrics.sanity import (
-    DSPRITES_FACTORS, FactorObservations, format_table, run_sanity_suite, save_figure)
+    DSPRITES_FACTORS, FactorObservations, format_table, run_sanity_suite)
 
 K = len(DSPRITES_FACTORS)
 SETTINGS = {"beta_vae_num_train": 1000, "beta_vae_num_eval": 1000,
@@ -63,7 +65,7 @@ def test_collapsed_dimensions_are_pruned(scores):
 def test_table_and_figure(scores, tmp_path):
     table = format_table(list(scores.values()))
     assert table.splitlines()[0].startswith("case") and len(table.splitlines()) == 1 + 8
-    figure = save_figure(list(scores.values()), tmp_path / "sanity.png")
+    figure = metric_sanity(pd.DataFrame(list(scores.values())), tmp_path, name="sanity").png
     assert figure.stat().st_size > 10_000 and not list(tmp_path.glob("*.tmp*"))
 
 

@@ -1,15 +1,18 @@
 """Representations of the observations a metric draws: deduplicated (encode each distinct one
 once, in large batches, then gather) or plain (encode each drawn batch as it comes).
 
-Each observation of a ground-truth dataset is a function of its factors, i.e. of its dataset
-index, so an evaluation only ever needs the representation of each distinct index once. With
-the paper settings on dSprites the metrics draw about 2.9 million observations but at most the
-737,280 distinct images exist. Both sources take the same (already drawn) index arrays and
-return the same values, so the random state is consumed identically by both paths: the metrics
-draw every factor first and encode afterwards. Both read observations through
-``data.images(indices)``, which is what ``GroundTruthDataset.sample_observations_from_factors``
-returns; a dataset that added random noise to its observations would need the plain path's
-per-draw sampling and is not supported.
+For most ground-truth datasets an observation is a function of its factors, i.e. of its
+dataset index, so an evaluation only ever needs the representation of each distinct index once.
+With the paper settings on dSprites the metrics draw about 2.9 million observations but at
+most the 737,280 distinct images exist. Both sources take the same (already drawn) index arrays
+and return the same values, so the random state is consumed identically by both paths: the
+metrics draw every factor first and encode afterwards.
+
+Datasets whose observations are random given the factors (``deterministic_observations`` is
+False: disentanglement_lib's colour and noisy dSprites) are never deduplicated: every draw is a
+fresh observation from ``data.observations(indices, random_state)``, encoded by the plain path,
+with a random state seeded from the evaluation's one after all its draws (so the draws of the
+factors stay those of a deterministic dataset, and the whole evaluation stays reproducible).
 """
 
 from __future__ import annotations
@@ -25,9 +28,13 @@ RepresentationFunction = Callable[[np.ndarray], np.ndarray]
 
 
 def encode(data: GroundTruthDataset, representation_function: RepresentationFunction,
-           indices: np.ndarray) -> np.ndarray:
-    """Representations (len(indices), D) of the observations at ``indices``, checked."""
-    representations = np.asarray(representation_function(data.images(indices)))
+           indices: np.ndarray, random_state: np.random.RandomState | None = None) -> np.ndarray:
+    """Representations (len(indices), D) of the observations at ``indices``, checked.
+
+    ``random_state`` draws the observations of a dataset whose observations are random given
+    the factors; deterministic datasets ignore it."""
+    representations = np.asarray(
+        representation_function(data.observations(indices, random_state)))
     if representations.ndim != 2 or representations.shape[0] != len(indices):
         raise UserError(
             f"the representation function returned shape {representations.shape} for "
@@ -40,20 +47,36 @@ def encode(data: GroundTruthDataset, representation_function: RepresentationFunc
 
 class PlainEncoder:
     """The per-batch algorithm of disentanglement_lib: one representation-function call per
-    drawn batch, every draw encoded even when the same observation was drawn before."""
+    drawn batch, every draw encoded even when the same observation was drawn before.
 
-    def __init__(self, data: GroundTruthDataset, representation_function: RepresentationFunction):
+    A 2-D index array is a stack of batches (one call per row); a 1-D array (a sample of single
+    points) is encoded ``encode_batch_size`` points per call. ``observation_random_state``
+    draws the observations of a dataset whose observations are random (None otherwise)."""
+
+    def __init__(self, data: GroundTruthDataset, representation_function: RepresentationFunction,
+                 encode_batch_size: int = 4096,
+                 observation_random_state: np.random.RandomState | None = None):
         self.data = data
         self.representation_function = representation_function
+        self.encode_batch_size = encode_batch_size
+        self.observation_random_state = observation_random_state
         self.encoded = 0
 
     def __call__(self, indices: np.ndarray) -> np.ndarray:
-        """(P, B) batches of indices -> (P, B, D); a 1-D array is one batch."""
-        batches = np.atleast_2d(indices)
-        result = np.stack([encode(self.data, self.representation_function, batch)
-                           for batch in batches])
-        self.encoded += batches.size
+        """(P, B) batches of indices -> (P, B, D); (N,) points -> (N, D)."""
+        indices = np.asarray(indices, dtype=np.int64)
+        if indices.ndim == 1:
+            step = self.encode_batch_size
+            batches = [indices[start:start + step] for start in range(0, indices.size, step)]
+        else:
+            batches = list(indices.reshape(-1, indices.shape[-1]))
+        result = np.concatenate([encode(self.data, self.representation_function, batch,
+                                        self.observation_random_state) for batch in batches])
+        self.encoded += indices.size
         return result.reshape(*indices.shape, -1)
+
+    def encode_pending(self) -> None:
+        """Nothing is ever pending: the plain path encodes on each lookup."""
 
 
 class EncodingCache:
@@ -61,9 +84,10 @@ class EncodingCache:
 
     ``add`` collects the index arrays before any encoding; the first lookup encodes the
     distinct indices in increasing order, ``encode_batch_size`` images per
-    representation-function call, and every lookup afterwards is a gather through a dense
-    index -> row table (one int64 per dataset index: 6 MB for dSprites). Indices not added
-    before a lookup are encoded on demand the same way.
+    representation-function call, and every lookup afterwards is a binary search in the sorted
+    distinct indices followed by a gather. Memory grows with the images drawn, never with the
+    dataset: the ground-truth faces have 1.6e10 images, of which an evaluation draws a few
+    million at most. Indices not added before a lookup are encoded on demand the same way.
     """
 
     def __init__(self, data: GroundTruthDataset, representation_function: RepresentationFunction,
@@ -71,7 +95,8 @@ class EncodingCache:
         self.data = data
         self.representation_function = representation_function
         self.encode_batch_size = encode_batch_size
-        self.row_of_index = np.full(len(data), -1, dtype=np.int64)
+        self.keys = np.empty(0, dtype=np.int64)   # the encoded indices, sorted
+        self.rows = np.empty(0, dtype=np.int64)   # row of ``values`` holding each key
         self.values: np.ndarray | None = None
         self._pending: list[np.ndarray] = []
         self.encoded = 0
@@ -80,12 +105,17 @@ class EncodingCache:
         """Register indices that will be looked up (encoding waits for the first lookup)."""
         self._pending.extend(np.asarray(indices, dtype=np.int64) for indices in index_arrays)
 
+    def _find(self, indices: np.ndarray) -> np.ndarray:
+        """Row of ``values`` of each index (any shape), -1 where it is not encoded yet."""
+        if not len(self.keys):
+            return np.full(indices.shape, -1, dtype=np.int64)
+        positions = np.searchsorted(self.keys, indices).clip(max=len(self.keys) - 1)
+        return np.where(self.keys[positions] == indices, self.rows[positions], -1)
+
     def _encode_missing(self, extra: np.ndarray) -> None:
-        wanted = np.zeros(len(self.data), dtype=bool)
-        for indices in [*self._pending, extra]:
-            wanted[indices.ravel()] = True
+        wanted = np.unique(np.concatenate([a.ravel() for a in [*self._pending, extra]]))
         self._pending = []
-        missing = np.flatnonzero(wanted & (self.row_of_index < 0))
+        missing = wanted[self._find(wanted) < 0]
         if missing.size == 0:
             return
         step = self.encode_batch_size
@@ -98,16 +128,24 @@ class EncodingCache:
         first_row = 0 if self.values is None else len(self.values)
         self.values = new_values if self.values is None else np.concatenate(
             [self.values, new_values])
-        self.row_of_index[missing] = np.arange(first_row, first_row + missing.size)
+        keys = np.concatenate([self.keys, missing])
+        rows = np.concatenate([self.rows, np.arange(first_row, first_row + missing.size)])
+        order = np.argsort(keys, kind="stable")
+        self.keys, self.rows = keys[order], rows[order]
         self.encoded += missing.size
+
+    def encode_pending(self) -> None:
+        """Encode every index added so far now (instead of at the first lookup)."""
+        if self._pending:
+            self._encode_missing(np.empty(0, dtype=np.int64))
 
     def __call__(self, indices: np.ndarray) -> np.ndarray:
         """Representations of ``indices`` (any shape S) as an array of shape (*S, D)."""
         indices = np.asarray(indices, dtype=np.int64)
-        rows = self.row_of_index[indices]
-        if self._pending or (rows < 0).any():
+        rows = None if self._pending else self._find(indices)
+        if rows is None or (rows < 0).any():
             self._encode_missing(indices)
-            rows = self.row_of_index[indices]
+            rows = self._find(indices)
         return self.values[rows]
 
 
@@ -119,11 +157,18 @@ def check_dataset(data) -> None:
 
 
 def make_encoder(data: GroundTruthDataset, representation_function: RepresentationFunction,
-                 index_arrays: list[np.ndarray], deduplicate: bool, encode_batch_size: int):
+                 index_arrays: list[np.ndarray], deduplicate: bool, encode_batch_size: int,
+                 random_state: np.random.RandomState):
     """The representation source for a set of drawn index arrays: an ``EncodingCache`` holding
-    them (deduplicate=True) or a ``PlainEncoder``."""
+    them (deduplicate=True) or a ``PlainEncoder``. Datasets whose observations are random get
+    a ``PlainEncoder`` whatever ``deduplicate`` says, with its own random state seeded by one
+    draw from ``random_state`` (deterministic datasets consume nothing here)."""
+    if not data.deterministic_observations:
+        observation_random_state = np.random.RandomState(random_state.randint(2**31 - 1))
+        return PlainEncoder(data, representation_function, encode_batch_size,
+                            observation_random_state)
     if not deduplicate:
-        return PlainEncoder(data, representation_function)
+        return PlainEncoder(data, representation_function, encode_batch_size)
     cache = EncodingCache(data, representation_function, encode_batch_size)
     cache.add(index_arrays)
     return cache

@@ -43,24 +43,20 @@ def register(commands) -> None:
 
 
 def run_sanity(args) -> int:
-    import csv
-    import os
+    import pandas as pd
 
-    from disentangle.metrics.sanity import format_table, run_sanity_suite, save_figure
+    from analysis.figures import metric_sanity
+    from disentangle.files import write_table
+    from disentangle.metrics.sanity import format_table, run_sanity_suite
 
     rows = run_sanity_suite(preset=args.preset, seed=args.seed)
     print(format_table(rows))
     args.out.mkdir(parents=True, exist_ok=True)
-    table = args.out / "sanity.csv"
-    temporary = table.with_name(table.name + ".tmp")
     columns = ["case", "beta_vae_score", "beta_vae_train_accuracy", "factor_vae_score",
                "factor_vae_train_accuracy", "factor_vae_active_dims", "expectation",
                "description"]
-    with open(temporary, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(temporary, table)
-    figure = save_figure(rows, args.out / "sanity.png")
-    print(f"table: {table}\nfigure: {figure}")
+    table = pd.DataFrame(rows)
+    file = write_table(table.reindex(columns=columns), args.out / "sanity.csv")
+    figure = metric_sanity(table, args.out, name="sanity").png
+    print(f"table: {file}\nfigure: {figure}")
     return 0
