@@ -74,8 +74,8 @@ def trainer_runner(dataset, device, precision, model="beta_vae", channels_last=N
                       dataset, device)
     if channels_last is not None and channels_last != trainer.channels_last:
         trainer.channels_last = channels_last
-        trainer.model.to(memory_format=torch.channels_last if channels_last
-                         else torch.contiguous_format)
+        trainer.network.memory_format = (torch.channels_last if channels_last
+                                         else torch.contiguous_format)
     return trainer.train_steps
 
 

@@ -5,7 +5,9 @@ that runs the encoder in inference mode, in batches, channels-last, under bf16 a
 ``disentangle.runtime.use_bf16`` says the hardware has fast bf16 (or ``precision="bf16"``).
 It encodes with a private copy of the model taken when it is created (so it never changes the
 caller's model: its train/eval mode, device or memory format), so make a new one after more
-training steps, as the training loop does for every evaluation.
+training steps, as the training loop does for every evaluation. ``posterior_function(model)``
+is the same with the log-variances too (``f(observations) -> (means, log_vars)``), for the
+large-sample total correlation.
 """
 
 from __future__ import annotations
@@ -28,25 +30,85 @@ def representation_function(model: torch.nn.Module, device=None, precision: str 
     ``precision``: "auto" (bf16 autocast where ``use_bf16`` finds fast bf16), "bf16" or "fp32".
     ``batch_size``: images per encoder call; large batches amortise per-call overhead.
     """
+    encode = _encoder(model, device, precision, batch_size)
+
+    def represent(observations: np.ndarray) -> np.ndarray:
+        return encode(observations)[0]
+
+    represent.precision, represent.device = encode.precision, encode.device
+    return represent
+
+
+def posterior_function(model: torch.nn.Module, device=None, precision: str = "auto",
+                       batch_size: int = DEFAULT_BATCH_SIZE):
+    """``f(observations) -> (means, log_vars)``, each (N, D): ``model``'s posterior."""
+    return _encoder(model, device, precision, batch_size)
+
+
+def _encoder(model: torch.nn.Module, device, precision: str, batch_size: int):
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     device = torch.device(device) if device is not None else default_device()
-    bf16 = use_bf16(device, precision)
     encoder = copy.deepcopy(model).to(device).eval()
     encoder = encoder.to(memory_format=torch.channels_last)
 
-    def represent(observations: np.ndarray) -> np.ndarray:
+    def encode_batch(batch: torch.Tensor):
+        mean, log_var = encoder.encode(batch.contiguous(memory_format=torch.channels_last))
+        return mean.float(), log_var.float()
+
+    return _batched(encode_batch, encoder.latent_dim, device, precision, batch_size)
+
+
+def _batched(encode_batch, width: int, device: torch.device, precision: str, batch_size: int):
+    """``f(observations) -> (means, log_vars)`` (each (N, ``width``) float32 numpy) that feeds
+    ``encode_batch`` ``batch_size`` images at a time in inference mode, under bf16 autocast
+    where ``precision`` asks for it."""
+    bf16 = use_bf16(device, precision)
+
+    def encode(observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         observations = np.asarray(observations, dtype=np.float32)
-        means = []
+        means, log_vars = [np.zeros((0, width), np.float32)], [np.zeros((0, width), np.float32)]
         with torch.inference_mode(), autocast(device, bf16):
             for start in range(0, len(observations), batch_size):
                 batch = torch.from_numpy(observations[start:start + batch_size]).to(device)
-                mean, _ = encoder.encode(batch.contiguous(memory_format=torch.channels_last))
-                means.append(mean.float().cpu().numpy())
-        if not means:
-            return np.zeros((0, encoder.latent_dim), dtype=np.float32)
-        return np.concatenate(means)
+                mean, log_var = encode_batch(batch)
+                means.append(mean.cpu().numpy())
+                log_vars.append(log_var.cpu().numpy())
+        return np.concatenate(means), np.concatenate(log_vars)
 
-    represent.precision = "bf16" if bf16 else "fp32"
-    represent.device = str(device)
+    encode.precision = "bf16" if bf16 else "fp32"
+    encode.device = str(device)
+    return encode
+
+
+def stack_posterior_function(trainer, members: list[int], precision: str = "auto",
+                             batch_size: int = DEFAULT_BATCH_SIZE):
+    """``f(observations) -> (means, log_vars)``, each (N, len(members) * D): the posteriors of
+    models ``members`` of a ``disentangle.training.StackTrainer``, side by side, computed by
+    one stacked encoder pass per batch (every model sees the same images). For
+    ``disentangle.metrics.evaluate(..., members=len(members))``; make a new one after more
+    training steps."""
+    chosen = torch.as_tensor(members, dtype=torch.long, device=trainer.device)
+
+    def encode_batch(batch: torch.Tensor):
+        mean, log_var = trainer.network.encode(batch, shared=True)   # (S, N, D)
+        return tuple(values.float().index_select(0, chosen).transpose(0, 1)
+                     .reshape(len(batch), -1) for values in (mean, log_var))
+
+    width = len(members) * trainer.network.latent_dim
+    # Every model of the stack encodes each batch, so the batch is split between them.
+    return _batched(encode_batch, width, trainer.device, precision,
+                    max(1, batch_size // trainer.size))
+
+
+def stack_representation_function(trainer, members: list[int], precision: str = "auto",
+                                  batch_size: int = DEFAULT_BATCH_SIZE):
+    """The encoder means of models ``members`` of a stack, side by side (N, len(members) * D)
+    (see ``stack_posterior_function``)."""
+    encode = stack_posterior_function(trainer, members, precision, batch_size)
+
+    def represent(observations: np.ndarray) -> np.ndarray:
+        return encode(observations)[0]
+
+    represent.precision, represent.device = encode.precision, encode.device
     return represent

@@ -9,7 +9,7 @@ from disentangle.data.base import GroundTruthDataset
 from disentangle.data.dsprites import render_sprite_block
 from disentangle.errors import UserError
 from disentangle.models import load_model
-from disentangle.training import DEFAULT_CONFIG, Trainer, fit, validate_config
+from disentangle.training import DEFAULTS, Trainer, fit, validate_config
 
 torch.set_num_threads(2)
 
@@ -57,11 +57,13 @@ def same_weights(a, b):
 def test_validate_config_fills_defaults_and_rejects_bad_settings():
     assert validate_config({}) == validate_config(None)
     assert validate_config({"beta": 8})["beta"] == 8.0
-    assert set(validate_config({})) == set(DEFAULT_CONFIG)
+    assert set(validate_config({})) == set(DEFAULTS) | {"model", "seed", "beta"}
+    assert validate_config({"model": "factor_vae"})["gamma"] == 40.0   # the registry's default
     for bad in ({"betaa": 4}, {"model": "gan"}, {"lr": 0}, {"batch_size": 1.5},
                 {"batch_size": True}, {"beta": -1}, {"precision": "fp16"},
                 {"discriminator_betas": [0.5]}, {"tc_permutation": "three"},
-                {"architecture": "mlp"}, {"seed": 2 ** 40}):
+                {"architecture": "mlp"}, {"seed": 2 ** 40},
+                {"model": "vae", "beta": 4}, {"model": "factor_vae", "beta": 4}):
         with pytest.raises(UserError):
             validate_config(bad)
 
@@ -69,15 +71,15 @@ def test_validate_config_fills_defaults_and_rejects_bad_settings():
 def test_every_step_reports_the_shared_metric_names(sprites):
     trainer = Trainer({**FAST, "model": "factor_vae"}, sprites, "cpu")
     metrics = trainer.train_steps(2)
-    expected = {"loss", "reconstruction", "kl", "active_dims", "tc_mws", "elbo",
-                "tc_discriminator", "discriminator_accuracy", "discriminator_loss",
+    expected = {"loss", "reconstruction", "kl", "active_dims", "tc_minibatch", "elbo",
+                "tc_discriminator", "discriminator_accuracy", "discriminator_loss", "diverged",
                 *(f"kl_dim_{d}" for d in range(4))}
     assert set(metrics) == expected and all(np.isfinite(list(metrics.values())))
     assert metrics["kl"] == pytest.approx(sum(metrics[f"kl_dim_{d}"] for d in range(4)), rel=1e-5)
     assert metrics["elbo"] == pytest.approx(-(metrics["reconstruction"] + metrics["kl"]))
     assert trainer.step == 2
     plain = Trainer({**FAST, "model": "beta_vae"}, sprites, "cpu").train_steps(1)
-    assert "tc_discriminator" not in plain and "tc_mws" in plain
+    assert "tc_discriminator" not in plain and "tc_minibatch" in plain
 
 
 def test_same_seed_same_run_and_another_seed_another(sprites):
@@ -101,8 +103,9 @@ def test_resumed_checkpoint_continues_bit_for_bit(sprites, tmp_path, model):
     assert resumed.step == 3 and resumed.config == uninterrupted.config
     assert resumed.train_steps(3) == expected
     assert same_weights(weights(resumed.model), weights(uninterrupted.model))
-    assert same_weights(resumed.optimizer.state_dict()["state"][0],
-                        uninterrupted.optimizer.state_dict()["state"][0])
+    for name in ("exp_avg", "exp_avg_sq"):
+        assert all(torch.equal(a, b) for a, b in zip(resumed.optimizer.state_dict()[name],
+                                                     uninterrupted.optimizer.state_dict()[name]))
     if model == "factor_vae":
         assert same_weights(weights(resumed.discriminator), weights(uninterrupted.discriminator))
 
@@ -113,7 +116,7 @@ def test_objectives_reduce_to_the_vae_at_beta_1_and_gamma_0(sprites):
         losses = [trainer.train_steps(1)["loss"] for _ in range(3)]
         return losses, weights(trainer.model)
 
-    vae_losses, vae_weights = run(model="vae", beta=9.0, gamma=9.0)
+    vae_losses, vae_weights = run(model="vae")
     for settings in ({"model": "beta_vae", "beta": 1.0},
                      {"model": "factor_vae", "gamma": 0.0}):
         losses, model_weights = run(**settings)
@@ -126,14 +129,13 @@ def test_objectives_reduce_to_the_vae_at_beta_1_and_gamma_0(sprites):
 def test_factor_vae_gradients_do_not_leak_between_vae_and_discriminator(sprites, permutation):
     trainer = Trainer({**FAST, "model": "factor_vae", "tc_permutation": permutation},
                       sprites, "cpu")
-    images = trainer._batch(trainer.batch_random_state)
-    vae_loss, discriminator_term, _ = trainer.losses(images, images.flip(0))
-    vae_loss.backward(retain_graph=True)
+    vae_loss, discriminator_term, _ = trainer.losses(trainer.streams.step_inputs(0))
+    vae_loss.sum().backward(retain_graph=True)
     assert all(p.grad is None for p in trainer.discriminator.parameters())
-    assert all(p.grad is not None for p in trainer.model.encoder_convs.parameters())
-    trainer.model.zero_grad(set_to_none=True)
-    discriminator_term.backward()
-    assert all(p.grad is None for p in trainer.model.parameters())
+    assert all(p.grad is not None for p in trainer.network.parameters())
+    trainer.optimizer.zero_grad()
+    discriminator_term.sum().backward()
+    assert all(p.grad is None for p in trainer.network.parameters())
     assert all(p.grad is not None for p in trainer.discriminator.parameters())
 
 
@@ -178,5 +180,5 @@ def test_fit_checkpoint_loads_as_a_model_and_errors_are_clear(sprites, tmp_path)
     weights_only = tmp_path / "weights.pt"
     from disentangle.models import make_checkpoint, write_checkpoint
     write_checkpoint(make_checkpoint(model.info, model.state_dict()), weights_only)
-    with pytest.raises(UserError, match="cannot be resumed"):
+    with pytest.raises(UserError, match="no resumable training state"):
         Trainer.from_checkpoint(weights_only, sprites)

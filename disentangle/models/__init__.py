@@ -45,30 +45,46 @@ def load_state(module: torch.nn.Module, state: dict, what: str) -> None:
     module.load_state_dict(state)
 
 
-def model_from_checkpoint(checkpoint: dict, device="cpu", what: str = "the checkpoint"):
-    """The network described by a checkpoint dictionary, with its weights, in eval mode."""
+def model_from_checkpoint(checkpoint: dict, device="cpu", what: str = "the checkpoint",
+                          member: int | None = None):
+    """The network described by a checkpoint dictionary, with its weights, in eval mode. A
+    checkpoint of a stack of models (``disentangle.training.StackTrainer``) holds several:
+    ``member`` is the position of the one to load (optional when it holds one)."""
     info = checkpoint.get("info", {})
+    state = checkpoint["model"]
+    stack = info.get("stack")
+    if stack:
+        if member is None and len(stack) > 1:
+            raise UserError(f"{what} holds a stack of {len(stack)} models: choose one with "
+                            f"member=0..{len(stack) - 1} (or export it with StackTrainer.export)")
+        index = member or 0
+        if not 0 <= index < len(stack):
+            raise UserError(f"{what} holds {len(stack)} models; member {index} does not exist")
+        info, state = stack[index], {name: tensor[index] for name, tensor in state.items()}
+    elif member not in (None, 0):
+        raise UserError(f"{what} holds one model; member {member} does not exist")
     options = dict(info.get("build", {}))
     architecture = options.pop("architecture", None)
     if architecture not in MODEL_CLASSES:
         raise UserError(f"{what} names an unknown architecture {architecture!r}; this version "
                         f"knows {', '.join(ARCHITECTURES)}")
     model = build_model(architecture, **options)
-    load_state(model, checkpoint["model"], what)
+    load_state(model, state, what)
     model.info = info
     return model.to(device).eval()
 
 
-def load_model(path: str | Path, device="cpu") -> Autoencoder:
-    """Load a checkpoint of this project (trained, or imported with ``pretrained import``), or a
-    disentangling-vae result folder (model.pt + specs.json) directly. Returns the model in eval
-    mode on ``device``, with ``.info`` (architecture, model kind, hyperparameters, data)."""
+def load_model(path: str | Path, device="cpu", member: int | None = None) -> Autoencoder:
+    """Load a checkpoint of this project (trained, exported, or imported with ``pretrained
+    import``; ``member``: which model of a stacked checkpoint), or a disentangling-vae result
+    folder (model.pt + specs.json) directly. Returns the model in eval mode on ``device``, with
+    ``.info`` (architecture, model kind, hyperparameters, data)."""
     path = Path(path)
     if path.is_dir():
         from disentangle.models.pretrained import import_disentangling_vae
 
-        return model_from_checkpoint(import_disentangling_vae(path), device, str(path))
-    return model_from_checkpoint(read_checkpoint(path), device, str(path))
+        return model_from_checkpoint(import_disentangling_vae(path), device, str(path), member)
+    return model_from_checkpoint(read_checkpoint(path), device, str(path), member)
 
 
 __all__ = ["ARCHITECTURES", "DEFAULT_ARCHITECTURE", "Autoencoder", "build_model", "load_model",

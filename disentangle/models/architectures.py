@@ -9,6 +9,8 @@ is the representation the metrics score.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
@@ -16,8 +18,26 @@ ARCHITECTURES = ("standard", "standard_dl", "burgess")
 DEFAULT_ARCHITECTURE = "standard"
 
 
+@dataclass(frozen=True)
+class LayerPlan:
+    """An autoencoder as a sequence of layers, by their names in its state dict, so that many
+    copies can run as one stacked computation (``disentangle.models.stacked``): convs with a
+    ReLU after each, then linear layers with a ReLU after each but the last, whose output
+    holds the mean and log-variance (``split``: ``halves`` = all means then all log-variances,
+    ``pairs`` = interleaved); the decoder's linear layers, each followed by a ReLU, reshaped to
+    ``feature_shape``, then transposed convs with a ReLU after each but the last."""
+
+    encoder_convs: tuple[str, ...]
+    encoder_linears: tuple[str, ...]
+    split: str
+    decoder_linears: tuple[str, ...]
+    feature_shape: tuple[int, int, int]
+    decoder_convs: tuple[str, ...]
+
+
 class Autoencoder(nn.Module):
-    """Shared interface: ``encode``, ``decode_logits``, ``decode`` and ``forward``."""
+    """Shared interface: ``encode``, ``decode_logits``, ``decode``, ``forward`` and
+    ``layer_plan``."""
 
     architecture = ""
 
@@ -38,6 +58,9 @@ class Autoencoder(nn.Module):
         raise NotImplementedError
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def layer_plan(self) -> LayerPlan:
         raise NotImplementedError
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
@@ -96,6 +119,14 @@ class StandardVAE(Autoencoder):
     def decode_logits(self, z):
         features = self.decoder_fc(z).view(-1, 64, self.feature_size, self.feature_size)
         return self.decoder_convs(features)
+
+    def layer_plan(self) -> LayerPlan:
+        return LayerPlan(
+            encoder_convs=tuple(f"encoder_convs.{i}" for i in (0, 2, 4, 6)),
+            encoder_linears=("encoder_fc.0", "encoder_fc.2"), split="halves",
+            decoder_linears=("decoder_fc.0", "decoder_fc.2"),
+            feature_shape=(64, self.feature_size, self.feature_size),
+            decoder_convs=tuple(f"decoder_convs.{i}" for i in (0, 2, 4, 6)))
 
 
 class StandardDlVAE(StandardVAE):
@@ -170,6 +201,18 @@ class BurgessVAE(Autoencoder):
 
     def decode_logits(self, z):
         return self.decoder(z)
+
+    def layer_plan(self) -> LayerPlan:
+        big = self.image_size == 64
+        return LayerPlan(
+            encoder_convs=("encoder.conv1", "encoder.conv2", "encoder.conv3")
+            + (("encoder.conv_64",) if big else ()),
+            encoder_linears=("encoder.lin1", "encoder.lin2", "encoder.mu_logvar_gen"),
+            split="pairs",
+            decoder_linears=("decoder.lin1", "decoder.lin2", "decoder.lin3"),
+            feature_shape=(32, 4, 4),
+            decoder_convs=(("decoder.convT_64",) if big else ())
+            + ("decoder.convT1", "decoder.convT2", "decoder.convT3"))
 
 
 MODEL_CLASSES = {cls.architecture: cls for cls in (StandardVAE, StandardDlVAE, BurgessVAE)}

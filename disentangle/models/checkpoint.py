@@ -15,15 +15,14 @@ A file is written to a temporary name and renamed, so a crash never leaves half 
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 
 import torch
 
 from disentangle.errors import UserError
+from disentangle.files import atomic_path
 
 CHECKPOINT_FORMAT = "vae-study-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -40,17 +39,9 @@ def make_checkpoint(info: dict, model_state: dict, training: dict | None = None)
 
 def write_checkpoint(checkpoint: dict, path: str | Path) -> Path:
     """Save ``checkpoint`` atomically at ``path`` (parent folders are created)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(handle)
-    try:
+    with atomic_path(path) as temporary:
         torch.save(checkpoint, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return Path(path)
 
 
 def read_checkpoint(path: str | Path) -> dict:

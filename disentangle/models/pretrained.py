@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import pickle
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -22,6 +20,7 @@ from pathlib import Path
 import torch
 
 from disentangle.errors import UserError
+from disentangle.files import atomic_path
 from disentangle.models.checkpoint import make_checkpoint, write_checkpoint
 
 DEFAULT_BASE_URL = "https://github.com/YannDubs/disentangling-vae/raw/master/results"
@@ -143,14 +142,10 @@ def pretrained_dir(name: str) -> Path:
 
 
 def _download(url: str, destination: Path, opener) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
-    try:
-        with os.fdopen(handle, "wb") as out, opener(url, timeout=60) as response:
-            for block in iter(lambda: response.read(1 << 20), b""):
-                out.write(block)
-        os.replace(temporary, destination)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
+    with atomic_path(destination) as temporary, open(temporary, "wb") as out, \
+            opener(url, timeout=60) as response:
+        for block in iter(lambda: response.read(1 << 20), b""):
+            out.write(block)
 
 
 def fetch_pretrained(name: str, base_url: str = DEFAULT_BASE_URL,
