@@ -24,9 +24,10 @@ COMMAND_MODULES = [
 ]
 
 DESCRIPTION = """\
-Study disentanglement in VAEs: train VAE, beta-VAE and FactorVAE as Ray Tune sweeps,
-score every model with the BetaVAE (Higgins et al. 2017) and FactorVAE (Kim & Mnih 2018)
-metrics, and turn the results into the papers' figures.
+Study disentanglement in VAEs: train VAE, beta-VAE, FactorVAE, beta-TCVAE, DIP-VAE and
+AnnealedVAE as Ray Tune sweeps (many models stacked per process), score every model with the
+BetaVAE, FactorVAE, MIG, DCI, SAP and Modularity metrics, and turn the results into the
+papers' figures and verdicts on their claims.
 
 Run `vae-study COMMAND --help` for the options of each command."""
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from disentangle.errors import UserError
 from study.presets import PRESETS, get_preset
 
-MODELS = ("vae", "beta_vae", "factor_vae")
+STACKS = ("none", "seeds", "kind", "all")
 # Dicts whose keys are not fixed by the preset layout; each is checked by its own rule below.
 OPEN_SECTIONS = ("dataset", "training", "metrics.fast", "metrics.paper", "search")
 SEARCH_KINDS = ("uniform", "loguniform", "choice")
@@ -92,14 +92,33 @@ def _is_open(parents: list[str], node: dict) -> bool:
     return path in OPEN_SECTIONS or (len(parents) == 2 and parents[0] == "variants")
 
 
+#: A variant's hyperparameter given as this word takes the kind's paper grid from the registry
+#: (``disentangle.kinds``: ``{"model": "beta_tcvae", "beta": "paper"}`` = β in 1, 2, 4, 6, 8, 10).
+PAPER_GRID = "paper"
+
+
 def expand_variants(variants: list[dict]) -> list[dict]:
-    """Each variant with its list values expanded into a grid, in order."""
+    """Each variant with its list values expanded into a grid, in order (a hyperparameter
+    given as ``"paper"``: the kind's paper grid)."""
     expanded = []
     for variant in variants:
+        variant = {key: _paper_grid(variant, key) if value == PAPER_GRID else value
+                   for key, value in variant.items()}
         keys = list(variant)
         values = [v if isinstance(v, list) else [v] for v in variant.values()]
         expanded += [dict(zip(keys, combo)) for combo in itertools.product(*values)]
     return expanded
+
+
+def _paper_grid(variant: dict, key: str) -> list[float]:
+    from disentangle.kinds import get_kind
+
+    kind = get_kind(variant.get("model"))
+    if kind.hyperparameter is None or kind.hyperparameter.key != key:
+        raise UserError(f"{key}={PAPER_GRID!r}: {kind.name}'s hyperparameter is "
+                        f"{kind.hyperparameter.key if kind.hyperparameter else 'none'}; "
+                        f"'paper' names the paper grid of a kind's own hyperparameter")
+    return list(kind.hyperparameter.paper_grid)
 
 
 def trainer_config(study: dict, variant: dict, seed: int) -> dict:
@@ -120,6 +139,10 @@ def validate_study(study: dict) -> None:
     _validate_asha(study["asha"])
     if study["search"] is not None:
         _validate_search(study)
+    else:
+        from study.trials import trial_groups
+
+        trial_groups(study)   # every model named once within its trial
 
 
 def _validate_dataset(dataset: dict) -> None:
@@ -192,10 +215,10 @@ def _validate_variants(study: dict) -> None:
         if not isinstance(variant, dict) or "model" not in variant:
             raise UserError(f"each variant needs a model, got {variant!r}")
     for variant in expand_variants(variants):
-        if variant["model"] not in MODELS:
-            raise UserError(f"unknown model {variant['model']!r}: choose one of "
-                            f"{', '.join(MODELS)}")
         validate_config(trainer_config(study, variant, study["seeds"][0]))
+    if study["stack"] not in STACKS:
+        raise UserError(f"stack = {study['stack']!r} is not allowed: choose one of "
+                        f"{', '.join(STACKS)}")
 
 
 def _validate_metrics(metrics: dict) -> None:
@@ -205,15 +228,21 @@ def _validate_metrics(metrics: dict) -> None:
     if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 0):
         raise UserError(f"metrics.paper_every must be a whole number >= 0 (0 = only after the "
                         f"last epoch) or null (never), got {every!r}")
-    from disentangle.metrics.settings import resolve_settings, split_overrides
+    from disentangle.metrics.registry import select_metrics
+    from disentangle.metrics.settings import resolve_overrides
 
     for preset in ("fast", "paper"):
         overrides = metrics.get(preset)
         if not isinstance(overrides, dict):
             raise UserError(f"metrics.{preset} must be a dict of metric settings, e.g. "
                             "{\"factor_vae_num_train\": 100}")
-        for metric, settings in zip(("beta_vae", "factor_vae"), split_overrides(overrides)):
-            resolve_settings(metric, preset, **settings)
+        resolve_overrides(preset, overrides)
+        names = metrics["sets"].get(preset)
+        if names is not None:
+            if not isinstance(names, list) or not names:
+                raise UserError(f"metrics.sets.{preset} must be null (the preset's default set) "
+                                f"or a list of metrics, e.g. [\"beta_vae\", \"factor_vae\"]")
+            select_metrics(preset, names, posterior=True)
 
 
 def _validate_resources(resources: dict) -> None:

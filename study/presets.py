@@ -12,13 +12,20 @@ Keys (every preset has all of them; ``study.config`` rejects any other key):
   variants         the models to train. Each entry is one model kind with its
                    hyperparameters; a list value is a grid (``"beta": [1, 4]`` = two variants).
   seeds            every variant is trained once per seed.
-  training         ``disentangle.training.Trainer`` settings shared by all variants.
+  stack            what one Ray Tune trial trains: ``none`` (one model), ``seeds`` (every
+                   seed of one variant), ``kind`` (every variant and seed of one model kind)
+                   or ``all`` (every model of the study that shares its training settings).
+                   Results, TensorBoard and the analysis stay per model whatever it is.
+  training         settings shared by all variants (``disentangle.training.SETTINGS``; the
+                   defaults are written there once, a preset states only what differs).
   epochs           how many epochs each trial runs (one Tune iteration = one epoch).
   steps_per_epoch  training steps per epoch; null = one full pass over the dataset.
   metrics          ``fast``/``paper``: overrides of ``disentangle.metrics.evaluate``'s
                    presets. The fast scores are computed after every epoch, the paper-sized
                    ones every ``paper_every`` epochs (0 = only after the last epoch, null =
-                   never: they take minutes on a CPU).
+                   never: they take minutes on a CPU). ``sets``: which metrics each preset
+                   runs (null = the registry's default set: fast = BetaVAE, FactorVAE, MIG;
+                   paper = all), each with the large-sample total correlation.
                    ``enabled: false`` skips both (datasets without ground-truth factors).
   images           TensorBoard image panels every ``every`` epochs (0 = never):
                    ``count`` reconstructions, latent traversals over ``traversal_range``
@@ -41,16 +48,12 @@ _COMMON = {
     "dataset": {"name": "dsprites"},
     "variants": [],
     "seeds": [0],
-    "training": {
-        "batch_size": 64,
-        "lr": 1e-4,
-        "latent_dim": 10,
-        "architecture": "standard",
-        "precision": "auto",
-    },
+    "stack": "none",
+    "training": {},
     "epochs": 1,
     "steps_per_epoch": None,
-    "metrics": {"enabled": True, "fast": {}, "paper": {}, "paper_every": 0},
+    "metrics": {"enabled": True, "fast": {}, "paper": {}, "paper_every": 0,
+                "sets": {"fast": None, "paper": None}},
     "images": {"every": 1, "count": 8, "traversal_range": 2.0, "traversal_steps": 9},
     "resources": {"cpus_per_trial": 1, "gpus_per_trial": 0, "max_concurrent_trials": None},
     "checkpoints": {"keep": 2},
@@ -92,21 +95,78 @@ PRESETS = {
         metrics={"paper_every": None},
         images={"count": 8},
     ),
-    # Kim & Mnih (2018) / disentanglement_lib's dSprites grid: 130 trials of 300k steps.
+    # Kim & Mnih (2018)'s dSprites grid, as their paper states it: the conv encoder of their
+    # Table 1 with a 128-unit fully connected layer, Adam 1e-4 (discriminator 1e-4, betas
+    # 0.5/0.9), batch 64, 10 latents, 300k steps; β-VAE β in {2, 4, 6, 8, 16} and the VAE (their
+    # β = 1: the same objective, trained once), FactorVAE γ in {10, ..., 100}, 10 seeds:
+    # 120 models. Stacked by setting (10 seeds per trial, a quarter GPU each).
     "paper": _preset(
-        description="Kim & Mnih's grid: VAE, beta-VAE beta in {1,2,4,6,8,16}, FactorVAE "
-                    "gamma in {10,...,100}, 10 seeds, 300k steps, 1/4 GPU per trial",
+        description="Kim & Mnih's grid: VAE (beta = 1), beta-VAE beta in {2,4,6,8,16}, "
+                    "FactorVAE gamma in {10,...,100}, 10 seeds, 300k steps, stacked by setting",
         variants=[
             {"model": "vae"},
-            {"model": "beta_vae", "beta": [1, 2, 4, 6, 8, 16]},
+            {"model": "beta_vae", "beta": [2, 4, 6, 8, 16]},
             {"model": "factor_vae", "gamma": [10, 20, 30, 40, 50, 100]},
         ],
         seeds=list(range(10)),
+        stack="seeds",
+        training={"hidden_dim": 128},
         epochs=30,
         steps_per_epoch=10_000,
         metrics={"paper_every": 10},
         resources={"cpus_per_trial": 2, "gpus_per_trial": 0.25},
         checkpoints={"keep": 2},
+    ),
+    # The core grid of the shipped study (docs/results/core, scripts/gpu_study.sh): Kim &
+    # Mnih's settings, VAE, β-VAE β in {2, 4, 8, 16}, FactorVAE γ in {10, 20, 40, 100}, 3 seeds:
+    # 27 models in one stack on one GPU, fast scores each epoch and the paper-sized scores
+    # (with the large-sample TC) after the last. 10 epochs of 10k steps = 100k steps, the
+    # floor of the papers' 300k; the GPU script sizes steps_per_epoch (and, if the measured
+    # speed cannot reach 100k in its time, the grid) to the GPU it runs on.
+    "core": _preset(
+        description="the shipped study: VAE, beta in {2,4,8,16}, gamma in {10,20,40,100}, "
+                    "3 seeds, 100k+ steps, one stack on one GPU",
+        variants=[
+            {"model": "vae"},
+            {"model": "beta_vae", "beta": [2, 4, 8, 16]},
+            {"model": "factor_vae", "gamma": [10, 20, 40, 100]},
+        ],
+        seeds=[0, 1, 2],
+        stack="all",
+        training={"hidden_dim": 128},
+        epochs=10,
+        steps_per_epoch=10_000,
+        # the papers' two scores and MIG at paper size (the others take minutes per model)
+        metrics={"paper_every": 0,
+                 "sets": {"fast": None, "paper": ["beta_vae", "factor_vae", "mig"]}},
+        images={"every": 5},
+        resources={"cpus_per_trial": 8, "gpus_per_trial": 1},
+        checkpoints={"keep": 1},
+        max_failures=1,
+    ),
+    # Locatello et al. (2019)'s study on dSprites: disentanglement_lib's six models, each over
+    # its six values (the registry's paper grids: "paper"), its architecture (2x2 kernels in
+    # the last two convs, FC 256), 300k steps, every metric at the paper preset after the last
+    # epoch. They trained 50 seeds of each setting; this preset trains 5 (--set seeds=...).
+    # Stacked by kind: six trials of 30 models.
+    "locatello": _preset(
+        description="Locatello et al.'s study: beta-VAE, FactorVAE, beta-TCVAE, DIP-VAE-I/II, "
+                    "AnnealedVAE x their six values, 5 seeds, 300k steps, stacked by kind",
+        variants=[
+            {"model": "beta_vae", "beta": "paper"},
+            {"model": "factor_vae", "gamma": "paper"},
+            {"model": "beta_tcvae", "beta": "paper"},
+            {"model": "dip_vae_i", "lambda_od": "paper"},
+            {"model": "dip_vae_ii", "lambda_od": "paper"},
+            {"model": "annealed_vae", "c_max": "paper"},
+        ],
+        seeds=list(range(5)),
+        stack="kind",
+        training={"architecture": "standard_dl"},
+        epochs=30,
+        steps_per_epoch=10_000,
+        metrics={"paper_every": 10},
+        resources={"cpus_per_trial": 4, "gpus_per_trial": 1},
     ),
     # The synthetic faces: the three variants at the papers' strongest settings.
     "faces": _preset(

@@ -1,15 +1,17 @@
 """Launch, resume and summarise a study as one Ray Tune experiment.
 
 ``run_sweep(study, storage, name)`` turns a validated study (``study.config.load_study``) into
-a ``Tuner``: a grid over variants x seeds (or an Optuna search), one trial per model, each a
-Trainable from ``trainables`` with the requested CPUs/GPUs, every epoch checkpointed, worker
-failures retried from the last checkpoint. Everything lands in ``<storage>/<name>``:
+a ``Tuner``: a grid over the study's trials (``study.trials``: variants x seeds, grouped by
+the study's ``stack``) or an Optuna search, each trial the ``StudyTrainable`` with the
+requested CPUs/GPUs, every epoch checkpointed, worker failures retried from the last
+checkpoint. Everything lands in ``<storage>/<name>``:
 
   study.json            the study as run (``--resume`` reads it back)
-  <trial>/              Tune's result.json, progress.csv, params.json, TensorBoard events
-                        (scalars + hparams), images/ (panels), checkpoint_*/, stdout/stderr,
+  <trial>/              Tune's result.json, progress.csv, params.json (with the trial's
+                        models), one TensorBoard run per model (<trial>/<model>/: scalars,
+                        hyperparameters, image panels), checkpoint_*/, stdout/stderr,
                         error.txt when the trial failed
-  summary.csv           per model and hyperparameter: mean, std and best over seeds
+  summary.csv           per setting: mean, std and best over seeds
 
 ``resume_sweep(path)`` continues an interrupted experiment: finished trials are kept,
 unfinished and errored ones continue from their last checkpoint.
@@ -23,12 +25,12 @@ import os
 from pathlib import Path
 
 from disentangle.errors import UserError
+from disentangle.files import write_json
+from disentangle.training.config import members_of
 from study.config import expand_variants, validate_study
+from study.trials import trial_groups, trial_label
 
 STUDY_FILE = "study.json"
-# beta and gamma where neither the variant nor the training settings give them (the plain
-# VAE is beta = 1, gamma = 0), so every trial's config states both, flat.
-VARIANT_DEFAULTS = {"beta": 1.0, "gamma": 0.0}
 
 
 def init_ray() -> None:
@@ -53,81 +55,83 @@ def experiment_dir(storage: str | Path, name: str) -> Path:
     return Path(storage).expanduser().absolute() / name
 
 
-def _from_variant(key: str, default, config: dict):
-    return config["variant"].get(key, default)
-
-
 def param_space(study: dict) -> dict:
-    """The Tune search space of ``study``: a grid over its variants and seeds (every trial's
-    config has flat model, beta, gamma, seed and training keys), or Optuna's domains."""
+    """The Tune search space of ``study``. A grid study is a grid over its trials
+    (``study.trials.trial_groups``): each trial's config holds its shared training settings
+    flat and its resolved models under ``models``. An Optuna study samples the search space's
+    keys for one variant; each sampled trial trains every seed of the study and names its
+    setting by the sampled keys (``setting_keys``)."""
     from ray import tune
 
-    space = {**study["training"],
-             "dataset": study["dataset"]["name"],
-             "dataset_options": _dataset_options(study),
-             "epochs": study["epochs"],
-             "steps_per_epoch": study["steps_per_epoch"],
-             "metrics": study["metrics"],
-             "images": study["images"]}
-    variants = expand_variants(study["variants"])
+    common = {"dataset": study["dataset"]["name"],
+              "dataset_options": _dataset_options(study),
+              "epochs": study["epochs"],
+              "steps_per_epoch": study["steps_per_epoch"],
+              "metrics": study["metrics"],
+              "images": study["images"]}
     search = study["search"]
     if search is not None:
         domains = {"uniform": tune.uniform, "loguniform": tune.loguniform,
                    "choice": lambda *values: tune.choice(list(values))}
-        for key, value in VARIANT_DEFAULTS.items():
-            space.setdefault(key, value)
-        space.update(variants[0], seed=study["seeds"][0])
+        space = {**study["training"], **expand_variants(study["variants"])[0], **common,
+                 "seeds": study["seeds"], "setting_keys": sorted(search["space"])}
         space.update({key: domains[spec[0]](*spec[1:])
                       for key, spec in search["space"].items()})
         return space
-    keys = {key for variant in variants for key in variant}
-    space["variant"] = tune.grid_search(variants)
-    for key in sorted(keys | set(VARIANT_DEFAULTS)):
-        default = study["training"].get(key, VARIANT_DEFAULTS.get(key))
-        space[key] = tune.sample_from(functools.partial(_from_variant, key, default))
-    space["seed"] = tune.grid_search(study["seeds"])
+    groups = trial_groups(study)
+    space = {**common, "group": tune.grid_search(list(range(len(groups))))}
+    for key in groups[0]:
+        space[key] = tune.sample_from(functools.partial(_from_group, groups, key))
     return space
 
 
-def trial_name(trial) -> str:
-    """``beta_vae_beta=4_seed=0``: the model, its own hyperparameter and the seed."""
-    # Tune names a trial before it resolves sample_from values, so read the grid's variant.
-    config = {**trial.config, **trial.config.get("variant", {})}
-    name = config["model"]
-    if config["model"] == "beta_vae":
-        name += f"_beta={config['beta']:g}"
-    elif config["model"] == "factor_vae":
-        name += f"_gamma={config['gamma']:g}"
-    return f"{name}_seed={config['seed']}"
+def _from_group(groups: list[dict], key: str, spec):
+    return groups[spec.config["group"]][key]
 
 
-def trial_dirname(trial) -> str:
-    return f"{trial_name(trial)}_{trial.trial_id}"
+def trial_name(groups: list[dict], trial) -> str:
+    """The trial's models' shared name (``study.trials.trial_label``)."""
+    config = trial.config
+    if "group" in config:   # Tune may name a trial before it resolves sample_from values
+        return trial_label(groups[config["group"]]["models"])
+    return trial_label(members_of(config))
+
+
+def trial_dirname(groups: list[dict], trial) -> str:
+    return f"{trial_name(groups, trial)}_{trial.trial_id}"
 
 
 def make_trainable(study: dict):
-    """The study's Trainable (``StudyTrainable``: each trial's config names its model) with
-    the dataset shared through the object store and the requested resources."""
+    """The study's Trainable (``StudyTrainable``: each trial's config lists its models) with
+    the dataset shared through the object store, the registry entries of the study's model
+    kinds (so a kind registered in this process trains in the workers too) and the requested
+    resources."""
     from ray import tune
+
+    from disentangle.kinds import get_kind
 
     resources = study["resources"]
     dataset = json.dumps([study["dataset"]["name"], _dataset_options(study)], sort_keys=True)
-    return tune.with_resources(_with_shared_dataset(dataset),
+    used = tuple(get_kind(key) for key in dict.fromkeys(
+        variant["model"] for variant in expand_variants(study["variants"])))
+    return tune.with_resources(_with_shared_dataset(dataset, used),
                                {"cpu": resources["cpus_per_trial"],
                                 "gpu": resources["gpus_per_trial"]})
 
 
 @functools.lru_cache(maxsize=None)
-def _with_shared_dataset(dataset: str):
-    """``StudyTrainable`` receiving the dataset ``[name, options]`` from the object store.
-    Cached, so that several sweeps in one process put each dataset there only once."""
+def _with_shared_dataset(dataset: str, kinds_used: tuple):
+    """``StudyTrainable`` receiving the dataset ``[name, options]`` and the kinds from the
+    object store. Cached, so that several sweeps in one process put each dataset there only
+    once."""
     from ray import tune
 
-    from trainables import StudyTrainable
+    from trainables.vae import StudyTrainable
     from trainables.datasets import load_dataset
 
     name, options = json.loads(dataset)
-    return tune.with_parameters(StudyTrainable, dataset=load_dataset(name, options))
+    return tune.with_parameters(StudyTrainable, dataset=load_dataset(name, options),
+                                kinds_used=kinds_used)
 
 
 def _dataset_options(study: dict) -> dict:
@@ -140,8 +144,10 @@ def _tune_config(study: dict):
     resources = study["resources"]
     # reuse_actors: a finished trial's process takes the next trial (StudyTrainable.
     # reset_config), which saves the seconds of importing torch & co. for every trial.
+    groups = trial_groups(study) if study["search"] is None else []
     common = {"max_concurrent_trials": resources["max_concurrent_trials"], "reuse_actors": True,
-              "trial_name_creator": trial_name, "trial_dirname_creator": trial_dirname}
+              "trial_name_creator": functools.partial(trial_name, groups),
+              "trial_dirname_creator": functools.partial(trial_dirname, groups)}
     search, asha = study["search"], study["asha"]
     if search is not None:
         from ray.tune.search.optuna import OptunaSearch
@@ -168,6 +174,7 @@ def build_tuner(study: dict, storage: str | Path, name: str, callbacks=()):
     from ray import tune
 
     from study.progress import CompactProgress
+    from study.tune_logging import ModelRunsOnly
 
     run_config = tune.RunConfig(
         name=name,
@@ -176,10 +183,10 @@ def build_tuner(study: dict, storage: str | Path, name: str, callbacks=()):
             num_to_keep=study["checkpoints"]["keep"], checkpoint_frequency=1,
             checkpoint_at_end=True),
         failure_config=tune.FailureConfig(max_failures=study["max_failures"]),
-        # The trainables write their image panels into the trial's working directory;
-        # syncing artifacts copies them into the trial directory at every checkpoint.
+        # The trainables write each model's TensorBoard run into the trial's working
+        # directory; syncing artifacts copies them into the trial directory at every checkpoint.
         sync_config=tune.SyncConfig(sync_artifacts=True),
-        callbacks=[CompactProgress(study["epochs"]), *callbacks],
+        callbacks=[ModelRunsOnly(), CompactProgress(study["epochs"]), *callbacks],
         log_to_file=True,
         verbose=0,
     )
@@ -199,9 +206,10 @@ def run_sweep(study: dict, storage: str | Path, name: str, callbacks=()):
                         f"or choose another --name")
     init_ray()
     path.mkdir(parents=True, exist_ok=True)
-    _write_json(path / STUDY_FILE, study)
+    write_json(path / STUDY_FILE, study)
     tuner = build_tuner(study, path.parent, name, callbacks)
-    return _finish(study, path, tuner.fit())
+    tuner.fit()
+    return _finish(path)
 
 
 def read_study(path: str | Path) -> dict:
@@ -228,10 +236,11 @@ def resume_sweep(path: str | Path):
     init_ray()
     tuner = tune.Tuner.restore(str(path), trainable=make_trainable(study),
                                resume_unfinished=True, resume_errored=True)
-    return _finish(study, path, tuner.fit())
+    tuner.fit()
+    return _finish(path)
 
 
-def _finish(study: dict, path: Path, results):
+def _finish(path: Path):
     from ray.tune import ExperimentAnalysis
 
     from study.summary import SweepOutcome
@@ -240,12 +249,6 @@ def _finish(study: dict, path: Path, results):
     # ones in the saved experiment state, which is what --resume continues from.
     saved = ExperimentAnalysis(str(path)).trials
     unfinished = sum(trial.status not in ("TERMINATED", "ERROR") for trial in saved)
-    outcome = SweepOutcome.from_results(study, path, results, unfinished)
+    outcome = SweepOutcome.from_sweep(path, unfinished)
     outcome.write_csv(path / "summary.csv")
     return outcome
-
-
-def _write_json(file: Path, data: dict) -> None:
-    temporary = file.with_suffix(".tmp")
-    temporary.write_text(json.dumps(data, indent=2))
-    temporary.replace(file)

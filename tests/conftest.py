@@ -21,10 +21,13 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("VAE_STUDY_CACHE", str(ROOT / ".cache" / "vae-study"))
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
-# Metric settings small enough that both scores take well under a second per epoch.
+# Metric settings small enough that every metric takes well under a second per epoch.
 TINY_METRICS = {"beta_vae_num_train": 20, "beta_vae_num_eval": 10, "beta_vae_batch_size": 8,
                 "factor_vae_num_train": 20, "factor_vae_num_eval": 10,
-                "factor_vae_batch_size": 8, "factor_vae_num_variance_estimate": 200}
+                "factor_vae_batch_size": 8, "factor_vae_num_variance_estimate": 200,
+                "mig_num_train": 60, "sap_num_train": 60, "sap_num_test": 30,
+                "dci_num_train": 60, "dci_num_test": 30, "modularity_num_train": 60,
+                "modularity_num_test": 30, "tc_num_images": 100, "dci_classifier": "hist_gbt"}
 
 
 @pytest.fixture(scope="session")

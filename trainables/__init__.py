@@ -1,13 +1,3 @@
-"""Ray Tune Trainable wrappers of the VAE variants, thin over ``disentangle``.
-
-``VAETrainable``, ``BetaVAETrainable`` and ``FactorVAETrainable`` each train one model kind;
-``StudyTrainable`` trains whichever kind ``config["model"]`` names; sweeps use it, so one
-experiment can hold all three kinds.
-"""
-
-from trainables.vae import (
-    TRAINABLES, BetaVAETrainable, DivergedError, FactorVAETrainable, StudyTrainable,
-    VAETrainable)
-
-__all__ = ["TRAINABLES", "BetaVAETrainable", "DivergedError", "FactorVAETrainable",
-           "StudyTrainable", "VAETrainable"]
+"""Training trials: ``runner.TrialRunner`` (one trial's models, epoch by epoch, no Ray) and
+``vae.StudyTrainable`` (the Ray Tune Trainable wrapping it). Import the one you need: this
+package imports neither, so the Ray-free parts load without Ray."""

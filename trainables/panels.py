@@ -1,12 +1,10 @@
-"""TensorBoard image panels of a model in training: reconstructions and latent traversals.
-
-Tune's TBX logger already writes every reported scalar and the trial's hyperparameters to the
-trial directory; these panels go next to them (``<trial>/images``), one step per epoch.
+"""TensorBoard image panels of a model in training: reconstructions and latent traversals,
+drawn for a fixed set of images each epoch (``trainables.tensorboard.ModelLog`` writes them
+into the model's run).
 """
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torchvision.utils import make_grid
 
@@ -35,30 +33,12 @@ def _grid(images: torch.Tensor, nrow: int) -> torch.Tensor:
     return make_grid(images.cpu(), nrow=nrow, padding=2, pad_value=1.0)
 
 
-class PanelWriter:
-    """Writes both panels of a model for a fixed set of images, each epoch, with tensorboardX.
-
-    Each epoch's panels go to their own event file, closed before ``write`` returns:
-    tensorboardX writes events from a background queue that ``flush`` does not drain, and Tune
-    copies the trial's artifacts to storage right after the epoch, so an open file could be
-    copied with its last image missing. TensorBoard reads all files of a folder in order."""
-
-    def __init__(self, logdir: str, images: np.ndarray, limit: float, steps: int):
-        self.logdir = logdir
-        self.images = images
-        self.limit, self.steps = limit, steps
-
-    def write(self, model, epoch: int, device) -> None:
-        from tensorboardX import SummaryWriter
-
-        images = torch.from_numpy(self.images).to(device)
-        was_training = model.training
-        model.eval()
-        writer = SummaryWriter(self.logdir, filename_suffix=f".epoch{epoch:06d}")
-        try:
-            writer.add_image("reconstructions", reconstruction_panel(model, images), epoch)
-            writer.add_image("traversals",
-                             traversal_panel(model, images[0], self.limit, self.steps), epoch)
-        finally:
-            writer.close()
-            model.train(was_training)
+def model_panels(model, images: torch.Tensor, limit: float, steps: int) -> dict:
+    """Both panels of ``model`` for ``images`` (the first one traversed), in eval mode."""
+    was_training = model.training
+    model.eval()
+    try:
+        return {"reconstructions": reconstruction_panel(model, images),
+                "traversals": traversal_panel(model, images[0], limit, steps)}
+    finally:
+        model.train(was_training)

@@ -8,19 +8,16 @@ import time
 
 HELP = "train a grid of VAE / beta-VAE / FactorVAE models with Ray Tune and score them"
 
-DESCRIPTION = """\
-Run a study preset as one Ray Tune experiment: every variant x seed is a trial that trains
-for some epochs, reports reconstruction, KL, total correlation, ELBO, active dimensions and
-both disentanglement scores after every epoch, checkpoints, and writes TensorBoard scalars,
-hyperparameters and image panels (reconstructions, latent traversals).
+DESCRIPTION_TEMPLATE = """\
+Run a study preset as one Ray Tune experiment: every variant x seed is a model, and the
+study's stack groups models into trials (one model each, or stacks trained as one batched
+computation). Every model trains for some epochs, reports reconstruction, KL, total
+correlation, ELBO, active dimensions and its disentanglement scores after every epoch, is
+checkpointed, and writes its own TensorBoard run (grouped scalars, hyperparameters, image
+panels of reconstructions and latent traversals).
 
 presets (plain data in study/presets.py; print one with --show):
-  quick    all three variants on dSprites, 3 seeds: ~10 minutes on a 2-core machine
-  paper    Kim & Mnih's grid: beta in {1,2,4,6,8,16}, gamma in {10,...,100}, 10 seeds,
-           300k steps each (130 trials: a GPU cluster, see cluster.yaml)
-  faces    the three variants on the synthetic faces
-  celeba   the three variants on your CelebA folder (--set dataset.root=DIR); no scores
-  optuna   Optuna search over FactorVAE's gamma and the learning rate
+{presets}
 
 examples:
   vae-study sweep --preset quick
@@ -30,16 +27,25 @@ examples:
   vae-study sweep --resume results/quick-20260101-120000
 
 Inside a Ray cluster (ray job submit, or RAY_ADDRESS set) the sweep uses that cluster;
-otherwise it starts Ray on this machine."""
+otherwise it starts Ray on this machine. --local trains a grid study in this process without
+Ray, one trial (one stack of models) after another."""
+
+
+def description() -> str:
+    """The command's help, its preset list read from the presets themselves."""
+    from study.presets import PRESETS
+
+    presets = "\n".join(f"  {name:<8} {preset['description']}" for name, preset in PRESETS.items())
+    return DESCRIPTION_TEMPLATE.replace("{presets}", presets)
 
 
 def register(commands) -> None:
     parser = commands.add_parser(
-        "sweep", help=HELP, description=DESCRIPTION,
+        "sweep", help=HELP, description=description(),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--preset", default="quick",
-        help="the study to run: quick, paper, faces, celeba or optuna (default: quick)")
+        help="the study to run, one of the presets listed above (default: quick)")
     parser.add_argument(
         "--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
         help="change one preset entry, repeatable: dotted keys, list positions as numbers, "
@@ -67,6 +73,11 @@ def register(commands) -> None:
         help="GPUs per trial; a fraction lets several small trials share one GPU, e.g. 0.25 "
              "= 4 per GPU (default: the preset's; 0 = CPU only)")
     parser.add_argument(
+        "--local", action="store_true",
+        help="train the study in this process, one trial after another, without Ray (for one "
+             "machine, e.g. a GPU box training the grid as one stack); writes the same folders "
+             "as a Tune sweep; run again with the same --name to continue it")
+    parser.add_argument(
         "--show", action="store_true",
         help="print the resolved study (preset + --set) as JSON and exit without running")
     parser.set_defaults(run=run)
@@ -91,10 +102,15 @@ def run(args) -> int:
         if args.show:
             print(json.dumps(study, indent=2))
             return 0
-        from study.sweep import run_sweep
-
         name = args.name or f"{args.preset}-{time.strftime('%Y%m%d-%H%M%S')}"
-        outcome = run_sweep(study, args.storage, name)
+        if args.local:
+            from study.local import run_local
+
+            outcome = run_local(study, args.storage, name)
+        else:
+            from study.sweep import run_sweep
+
+            outcome = run_sweep(study, args.storage, name)
     print(outcome.format())
     if outcome.unfinished:
         return 130

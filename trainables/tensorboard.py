@@ -1,0 +1,75 @@
+"""TensorBoard as a sweep's user expects it: one run per model, scalars grouped, no bookkeeping.
+
+Each model a trial trains writes its own run, ``<trial>/<model name>/``, so that
+``tensorboard --logdir <experiment>`` lists one run per model and the Scalars tab overlays
+seeds. Its scalars are grouped by what they are: ``train/`` (the loss terms of the epoch's
+steps), ``kl_per_dim/`` (KL of each latent dimension), ``scores/`` (the disentanglement scores)
+and ``speed/``; Tune's own bookkeeping (``done``, timings, iteration counters) is not written
+(the sweep turns Tune's TensorBoard logger off). The image panels (reconstructions, latent
+traversals) go into the same run. Every run carries the same hyperparameter keys: the kind, the
+setting, the seed and every registered kind's hyperparameter (NaN where it is not the model's),
+so the HParams table has one column per hyperparameter whatever the kinds in the sweep.
+
+Each epoch's events go to their own file, closed before ``write`` returns: tensorboardX writes
+from a background queue that ``flush`` does not drain, and Tune copies the trial's artifacts to
+storage right after the epoch, so an open file could be copied with its last event missing.
+TensorBoard reads all files of a run's folder in order.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+from disentangle import kinds
+
+#: The HParams table's metric columns.
+HPARAM_METRICS = ("scores/factor_vae_score", "scores/beta_vae_score", "train/reconstruction",
+                  "train/kl")
+
+
+def scalar_tag(name: str) -> str | None:
+    """The grouped tag of a reported per-model number, or None for what is not a scalar."""
+    if name.startswith("kl_dim_"):
+        return f"kl_per_dim/{name.removeprefix('kl_dim_')}"
+    if name in ("images_per_second", "epoch_seconds", "metric_seconds", "image_seconds"):
+        return f"speed/{name}"
+    if "score" in name or name.startswith(("paper_", "beta_vae_", "factor_vae_")):
+        return f"scores/{name}"
+    return f"train/{name}"
+
+
+def hyperparameters(member: dict) -> dict:
+    """The same keys for every model: kind, setting, seed and every kind's hyperparameter."""
+    values = {"kind": member["model"], "setting": member["setting"], "seed": member["seed"]}
+    for key in kinds.hyperparameter_keys():
+        values[key] = float(member[key]) if key in member else math.nan
+    return values
+
+
+class ModelLog:
+    """Writes one model's run: scalars each epoch, hyperparameters once, image panels."""
+
+    def __init__(self, logdir: str, member: dict):
+        self.folder = os.path.join(logdir, member["name"])
+        self.member = member
+
+    def write(self, epoch: int, metrics: dict, panels: dict | None = None) -> None:
+        """The epoch's numbers (``metrics``: name -> value) and ``panels`` (tag -> CHW image)."""
+        from tensorboardX import SummaryWriter
+        from tensorboardX.summary import hparams
+
+        writer = SummaryWriter(self.folder, filename_suffix=f".epoch{epoch:06d}")
+        try:
+            if epoch == 1:
+                for summary in hparams(hyperparameters(self.member),
+                                       dict.fromkeys(HPARAM_METRICS, 0.0)):
+                    writer.file_writer.add_summary(summary)
+            for name, value in metrics.items():
+                tag = scalar_tag(name)
+                if tag and isinstance(value, (int, float)) and not isinstance(value, bool):
+                    writer.add_scalar(tag, value, epoch)
+            for tag, image in (panels or {}).items():
+                writer.add_image(tag, image, epoch)
+        finally:
+            writer.close()
