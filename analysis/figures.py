@@ -19,20 +19,31 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from scipy import stats
 
-from analysis.results import (MODEL_NAMES, MODEL_ORDER, SWEPT_PARAMETER, SYMBOLS, metric_columns,
-                              model_metrics, score_column)
+from analysis.results import (hyperparameter_symbol, metric_columns, model_metrics, model_name,
+                              preset_column, score_column)
+from disentangle import kinds as registry
 
 PAGE_WIDTH = 7.0  # inches, a two-column paper's text width
 STYLE = {"font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8, "legend.fontsize": 7,
          "xtick.labelsize": 7, "ytick.labelsize": 7, "axes.spines.top": False,
          "axes.spines.right": False}
-MODEL_COLORS = {"vae": "#555555", "beta_vae": "#1f77b4", "factor_vae": "#d62728"}
-MODEL_MARKERS = {"vae": "s", "beta_vae": "o", "factor_vae": "^"}
-MODEL_COLORMAPS = {"vae": "Greys", "beta_vae": "Blues", "factor_vae": "Reds"}
+# Each model kind's colour, marker and colour map, by its position in the registry (the VAE,
+# registered first, is grey); kinds beyond the lists reuse them in turn.
+COLORS = ("#555555", "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
+          "#e377c2", "#17becf")
+MARKERS = ("s", "o", "^", "D", "v", "P", "X", "<", ">")
+COLORMAPS = ("Greys", "Blues", "Reds", "Greens", "Purples", "Oranges", "YlOrBr", "RdPu",
+             "GnBu")
+
+
+def kind_style(model: str, palette: tuple):
+    """The entry of ``palette`` for model kind ``model``."""
+    return palette[registry.order(model) % len(palette)]
 LABELS = {
     "reconstruction": "reconstruction error",
     "kl": "KL(q(z|x) || p(z))",
-    "tc_mws": "total correlation (MWS estimate)",
+    "tc_minibatch": "minibatch TC estimate (MWS, batch; mostly posterior sharpness)",
+    "tc_large_sample": "total correlation (large-sample estimate)",
     "tc_discriminator": "total correlation (discriminator)",
     "elbo": "ELBO",
     "loss": "training loss",
@@ -68,14 +79,22 @@ def label(column: str) -> str:
 
 
 def model_kinds(table: pd.DataFrame) -> list[str]:
-    present = list(dict.fromkeys(table["model"]))
-    return [m for m in MODEL_ORDER if m in present] + [m for m in present if m not in MODEL_ORDER]
+    """The kinds present in ``table``, in registry order (unknown kinds last)."""
+    return sorted(dict.fromkeys(table["model"]), key=registry.order)
+
+
+def swept_kinds(table: pd.DataFrame) -> list[str]:
+    """The kinds present in ``table`` that sweep a hyperparameter."""
+    return [model for model in model_kinds(table) if model in registry.KINDS
+            and registry.KINDS[model].hyperparameter is not None]
 
 
 def setting_short(row) -> str:
     """β=4, γ=30 or VAE: the point labels of the trade-off plot."""
-    match = re.search(r"[βγ]=\S+", str(row["setting"]))
-    return match.group(0) if match else MODEL_NAMES.get(row["model"], row["model"])
+    kind = registry.KINDS.get(row["model"])
+    if kind is None or kind.hyperparameter is None or pd.isna(row.get("value")):
+        return model_name(row["model"])
+    return f"{kind.hyperparameter.symbol}={row['value']:g}"
 
 
 def new_figure(width: float, height: float) -> Figure:
@@ -102,7 +121,7 @@ def setting_colors(table: pd.DataFrame, model: str) -> dict[str, tuple]:
     import matplotlib
 
     settings = list(dict.fromkeys(table.loc[table["model"] == model, "setting"]))
-    colormap = matplotlib.colormaps[MODEL_COLORMAPS.get(model, "Greens")]
+    colormap = matplotlib.colormaps[kind_style(model, COLORMAPS)]
     shades = np.linspace(0.45, 0.95, len(settings)) if len(settings) > 1 else [0.7]
     return {setting: colormap(shade) for setting, shade in zip(settings, shades)}
 
@@ -168,12 +187,12 @@ def tradeoff(final: pd.DataFrame, folder: Path) -> FigureFile | None:
             rows = table[table["model"] == model]
             axis.errorbar(rows["reconstruction_mean"], rows[f"{score}_mean"],
                           xerr=rows["reconstruction_std"], yerr=rows[f"{score}_std"],
-                          fmt=MODEL_MARKERS.get(model, "D"), color=MODEL_COLORS.get(model),
-                          ecolor=MODEL_COLORS.get(model), elinewidth=0.8, capsize=2,
-                          markersize=5, label=MODEL_NAMES.get(model, model), alpha=0.9)
+                          fmt=kind_style(model, MARKERS), color=kind_style(model, COLORS),
+                          ecolor=kind_style(model, COLORS), elinewidth=0.8, capsize=2,
+                          markersize=5, label=model_name(model), alpha=0.9)
         place_labels(figure, axis, table["reconstruction_mean"], table[f"{score}_mean"],
                      [setting_short(row) for _, row in table.iterrows()],
-                     [MODEL_COLORS.get(m, "black") for m in table["model"]])
+                     [kind_style(m, COLORS) for m in table["model"]])
         axis.set_xlabel("reconstruction error (end of training; lower is better)")
         axis.set_ylabel(label(score))
         axis.set_title(f"{label(score)} vs reconstruction")
@@ -213,7 +232,7 @@ def training_curves(epochs: pd.DataFrame, folder: Path) -> FigureFile | None:
             axis.set_ylabel(label(column))
             axis.grid(alpha=0.25)
         row_axes[-1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False,
-                            title=MODEL_NAMES.get(model, model))
+                            title=model_name(model))
     for axis in axes[-1]:
         axis.set_xlabel("training steps" if x_column == "steps" else "epoch")
     return save(figure, folder, "training_curves",
@@ -225,9 +244,9 @@ def training_curves(epochs: pd.DataFrame, folder: Path) -> FigureFile | None:
 def metrics_vs_hyperparameter(final: pd.DataFrame, folder: Path) -> FigureFile | None:
     """Locatello et al.'s layout: each metric against β and γ, boxes over seeds, VAE line."""
     candidates = [score_column(final, "factor_vae"), score_column(final, "beta_vae"),
-                  "reconstruction", "kl", "tc_mws", "active_dims"]
+                  "reconstruction", "kl", preset_column(final, "tc_large_sample"), "active_dims"]
     columns = [c for c in dict.fromkeys(candidates) if c in final and final[c].notna().any()]
-    kinds = [m for m in ("beta_vae", "factor_vae") if (final["model"] == m).any()]
+    kinds = swept_kinds(final)
     if not columns or not kinds:
         return None
     vae = final[final["model"] == "vae"]
@@ -240,7 +259,7 @@ def metrics_vs_hyperparameter(final: pd.DataFrame, folder: Path) -> FigureFile |
             rows = final[final["model"] == model].dropna(subset=[column])
             values = sorted(rows["value"].dropna().unique())
             groups = [rows.loc[rows["value"] == v, column].to_numpy() for v in values]
-            color = MODEL_COLORS[model]
+            color = kind_style(model, COLORS)
             if groups:
                 axis.boxplot(groups, positions=range(len(values)), widths=0.55,
                              patch_artist=True, showfliers=False,
@@ -253,17 +272,18 @@ def metrics_vs_hyperparameter(final: pd.DataFrame, folder: Path) -> FigureFile |
                 axis.set_xticks(range(len(values)), [f"{v:g}" for v in values])
             if column in vae and vae[column].notna().any():
                 mean, std = vae[column].mean(), vae[column].std()
-                axis.axhline(mean, color=MODEL_COLORS["vae"], ls="--", lw=1)
+                axis.axhline(mean, color=kind_style("vae", COLORS), ls="--", lw=1)
                 if not math.isnan(std):
-                    axis.axhspan(mean - std, mean + std, color=MODEL_COLORS["vae"], alpha=0.08)
+                    axis.axhspan(mean - std, mean + std, color=kind_style("vae", COLORS), alpha=0.08)
             axis.grid(alpha=0.25, axis="y")
         row_axes[0].set_ylabel(textwrap.fill(label(column), 20))
     for axis, model in zip(axes[-1], kinds):
-        axis.set_xlabel(f"{MODEL_NAMES[model]}: {SYMBOLS[SWEPT_PARAMETER[model]]}")
-    handles = [Line2D([], [], color=MODEL_COLORS[m], marker="s", ls="", alpha=0.5,
-                      label=MODEL_NAMES[m]) for m in kinds]
+        swept = registry.KINDS[model].hyperparameter.key
+        axis.set_xlabel(f"{model_name(model)}: {hyperparameter_symbol(swept)}")
+    handles = [Line2D([], [], color=kind_style(m, COLORS), marker="s", ls="", alpha=0.5,
+                      label=model_name(m)) for m in kinds]
     if len(vae):
-        handles.append(Line2D([], [], color=MODEL_COLORS["vae"], ls="--",
+        handles.append(Line2D([], [], color=kind_style("vae", COLORS), ls="--",
                               label="VAE (mean ± 1 sd)"))
     figure.legend(handles=handles, loc="outside upper center", ncol=len(handles), frameon=False)
     return save(figure, folder, "metrics_vs_hyperparameter",
@@ -284,9 +304,9 @@ def score_agreement(final: pd.DataFrame, folder: Path) -> FigureFile | None:
     axis = figure.subplots()
     for model in model_kinds(table):
         rows = table[table["model"] == model]
-        axis.scatter(rows[beta], rows[factor], s=16, color=MODEL_COLORS.get(model, "green"),
-                     marker=MODEL_MARKERS.get(model, "D"), alpha=0.75,
-                     label=MODEL_NAMES.get(model, model), lw=0)
+        axis.scatter(rows[beta], rows[factor], s=16, color=kind_style(model, COLORS),
+                     marker=kind_style(model, MARKERS), alpha=0.75,
+                     label=model_name(model), lw=0)
     rho = spearman(table[beta], table[factor])
     axis.set_title(f"Spearman ρ = {rho:.2f} over {len(table)} trials" if not math.isnan(rho)
                    else f"Spearman ρ undefined ({len(table)} trials)")
@@ -367,17 +387,42 @@ def kl_per_dimension(final: pd.DataFrame, folder: Path, max_columns: int = 7
             std = np.nanstd(sorted_kl, axis=0, ddof=1) if len(sorted_kl) > 1 else None
             ranks = np.arange(1, len(mean) + 1)
             axis.bar(ranks, mean, yerr=std, capsize=1.2, width=0.75,
-                     color=MODEL_COLORS.get(model, "green"), alpha=0.8, error_kw={"lw": 0.6})
+                     color=kind_style(model, COLORS), alpha=0.8, error_kw={"lw": 0.6})
             axis.set_title(f"{setting_short(group.iloc[0])} (n={len(group)})", fontsize=7.5)
             axis.set_xticks(ranks if len(ranks) <= 10 else ranks[::2])
             axis.tick_params(axis="x", labelsize=5.5)
             axis.grid(alpha=0.25, axis="y")
             axis.set_xlabel("dim (by KL)", fontsize=6.5)
-        row_axes[0].set_ylabel(f"{MODEL_NAMES.get(model, model)}\nKL (nats)")
+        row_axes[0].set_ylabel(f"{model_name(model)}\nKL (nats)")
     return save(figure, folder, "kl_per_dimension",
                 "Which latent dimensions are used: KL divergence of each latent dimension at "
                 "the end of training, sorted from the most to the least used within each trial;"
                 " bars are the mean over seeds, whiskers ±1 standard deviation.")
+
+
+def metric_sanity(table: pd.DataFrame, folder: str | Path, num_factors: int = 5,
+                  name: str = "metric_sanity") -> FigureFile:
+    """Both metrics' scores on the sanity suite's hand-built representations (its table:
+    ``case``, ``beta_vae_score``, ``factor_vae_score``; ``disentangle.metrics.sanity``), with
+    chance 1/K and Kim & Mnih's (K-1)/K marked; written as ``name``.png and .pdf."""
+    positions = np.arange(len(table))
+    figure = new_figure(PAGE_WIDTH, 3.0)
+    axis = figure.subplots()
+    axis.bar(positions - 0.2, table["beta_vae_score"], 0.4, label="BetaVAE metric",
+             color=COLORS[1])
+    axis.bar(positions + 0.2, table["factor_vae_score"], 0.4, label="FactorVAE metric",
+             color=COLORS[2])
+    axis.axhline(1 / num_factors, color="grey", linestyle=":", label="chance 1/K")
+    axis.axhline((num_factors - 1) / num_factors, color="grey", linestyle="--", label="(K-1)/K")
+    axis.set_xticks(positions, table["case"], rotation=20)
+    axis.set_ylim(0, 1.05)
+    axis.set_ylabel("score (evaluation accuracy)")
+    axis.set_title("What each metric measures: hand-built representations of dSprites' factors")
+    figure.legend(loc="outside lower center", ncol=4, frameon=False)
+    return save(figure, Path(folder), name,
+                "Both metrics on hand-built representations of dSprites' five factors (the "
+                "metrics sanity suite): the BetaVAE metric stays near 1 when one factor is "
+                "missing, the FactorVAE metric drops to about (K-1)/K; noise scores chance, 1/K.")
 
 
 def all_figures(epochs: pd.DataFrame, final: pd.DataFrame, folder: str | Path

@@ -1,41 +1,52 @@
 """``report.md``: the papers' claims, this sweep's evidence and verdicts, figures and tables.
 
 ``analyze(sweep_dir, out_dir)`` is the whole analysis: read the sweep (``analysis.results``),
-save the tables, draw the figures (``analysis.figures``, ``analysis.traversals``), decide the
-verdicts (``analysis.verdicts``) and write the report. Everything is written into a temporary
-folder next to ``out_dir`` and moved into place at the end, so an interrupted run leaves the
-previous analysis untouched.
+choose the models the verdicts use (``analysis.selection``), save the tables, draw the figures
+(``analysis.figures``, ``analysis.traversals``, ``analysis.locatello``), decide the verdicts
+(``analysis.verdicts``), set the papers' numbers beside ours (``analysis.papers``) and write the
+report. Everything is written into a temporary folder next to ``out_dir`` and moved into
+place at the end, so an interrupted run leaves the previous analysis untouched.
+
+The report's text depends only on the results it reads: no time stamp, no absolute path (the
+sweep is named by its folder name, checkpoints and files relative to it), and every bootstrap
+has a fixed seed, so the same results give the same ``report.md`` byte for byte.
 """
 
 from __future__ import annotations
 
-import datetime
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from analysis.figures import FigureFile, all_figures, label
-from analysis.results import SweepResults, load_results, save_tables, score_column
-from analysis.verdicts import CONFIRMED, NOT_CONFIRMED, Rule, Verdict, all_verdicts
+from analysis.figures import FigureFile, all_figures, metric_sanity
+from analysis.locatello.figures import locatello_figures
+from analysis.locatello.report import study_lines
+from analysis.papers import side_by_side
+from analysis.report_sections import (collapsed_lines, fitting_lines, papers_lines,
+                                      selection_lines, summary_lines)
+from analysis.results import SweepResults, load_results, save_tables
+from analysis.selection import Selection, select_models
+from analysis.verdicts import (CONFIRMED, CONTRADICTED, INCONCLUSIVE, NOT_ENOUGH_DATA, Rule,
+                               Verdict, all_verdicts)
 from disentangle.errors import UserError
+from disentangle.files import staged_folder
 
 REPORT_FILE = "report.md"
-SUMMARY_METRICS = ["reconstruction", "kl", "tc_mws", "active_dims"]
-VERDICT_MARKS = {CONFIRMED: "✅ confirmed", NOT_CONFIRMED: "❌ not confirmed"}
+VERDICT_MARKS = {CONFIRMED: "✅ confirmed", CONTRADICTED: "❌ contradicted",
+                 INCONCLUSIVE: "⚪ inconclusive", NOT_ENOUGH_DATA: "⚪ not enough data"}
 
 
 @dataclass
 class Analysis:
-    """What ``analyze`` wrote, and the verdicts it reached."""
+    """What ``analyze`` wrote, the models it used, and the verdicts it reached."""
 
     out_dir: Path
     report: Path
     figures: list[FigureFile]
     tables: dict[str, Path]
     verdicts: list[Verdict]
+    selection: Selection
     notes: list[str] = field(default_factory=list)
 
 
@@ -66,7 +77,7 @@ def load_sanity(source: str | Path | None) -> tuple[pd.DataFrame | None, str]:
     if not needed <= set(table.columns):
         raise UserError(f"--sanity {path}: needs the columns {', '.join(sorted(needed))} of "
                         f"the sanity suite's table")
-    return table, f"read from {path}"
+    return table, f"read from {path.name}"
 
 
 def analyze(sweep_dir: str | Path, out_dir: str | Path | None = None, *,
@@ -83,53 +94,50 @@ def analyze(sweep_dir: str | Path, out_dir: str | Path | None = None, *,
         raise UserError(f"{out_dir} exists and is not an earlier analysis (no {REPORT_FILE}); "
                         f"choose an empty or new folder with --out")
     sanity_table, sanity_source = load_sanity(sanity)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    from analysis.navigation_report import carry_navigation
+
+    with staged_folder(out_dir) as staging:
         analysis = write_analysis(results, staging, sanity_table, sanity_source, rule,
                                   traversals)
-        replace_folder(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        carry_navigation(out_dir, staging)   # a navigation study run on the sweep stays
     return relocate(analysis, staging, out_dir)
 
 
 def write_analysis(results: SweepResults, folder: Path, sanity_table, sanity_source: str,
                    rule: Rule, traversals: bool) -> Analysis:
-    final = results.final
+    selection = select_models(results.epochs, results.trials)
     tables = save_tables(results, folder / "tables")
+    comparison = side_by_side(selection.table, results.trials, rule)
+    extra = {"selected": selection.table, "left_out": selection.left_out, "papers": comparison}
     if sanity_table is not None:
-        sanity_table.to_csv(folder / "tables" / "sanity.csv", index=False)
-        tables["sanity"] = folder / "tables" / "sanity.csv"
-    figures = all_figures(results.epochs, final, folder / "figures") if len(final) else []
-    notes = []
-    if traversals and len(final):
+        extra["sanity"] = sanity_table
+    for name, table in extra.items():
+        table.to_csv(folder / "tables" / f"{name}.csv", index=False)
+        tables[name] = folder / "tables" / f"{name}.csv"
+    # Figures show the models the verdicts use; before any model finished, each one's latest.
+    end = selection.table if len(selection.table) else results.final
+    notes = [] if len(selection.table) or end.empty else [
+        "no model has finished at a common step yet: the figures show each model's latest "
+        "report, and no verdict uses them"]
+    figures = all_figures(results.epochs, end, folder / "figures") if len(end) else []
+    figures += locatello_figures(end, folder / "figures", rule) if len(end) else []
+    if sanity_table is not None:
+        figures.append(metric_sanity(sanity_table, folder / "figures"))
+    if traversals and len(end):
         from analysis.traversals import traversals as draw_traversals
 
-        figure, traversal_notes = draw_traversals(final, results.trials, folder / "figures")
+        figure, traversal_notes = draw_traversals(end, results.trials, folder / "figures")
         figures += [figure] if figure else []
         notes += traversal_notes if figure else [f"traversals skipped: {n}"
                                                  for n in traversal_notes or ["no checkpoint"]]
     elif not traversals:
         notes.append("traversals skipped (--no-traversals)")
-    verdicts = all_verdicts(final, sanity_table, rule)
+    notes = [note.replace(f"{results.root}/", "") for note in notes]
+    verdicts = all_verdicts(selection.table, sanity_table, rule)
     report = folder / REPORT_FILE
-    report.write_text(render_report(results, final, figures, verdicts, rule, sanity_table,
-                                    sanity_source, notes), encoding="utf-8")
-    return Analysis(folder, report, figures, tables, verdicts, notes)
-
-
-def replace_folder(staging: Path, out_dir: Path) -> None:
-    """Move ``staging`` to ``out_dir``, removing a previous analysis there last."""
-    old = None
-    if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        out_dir.rename(old)
-    staging.rename(out_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    report.write_text(render_report(results, selection, figures, verdicts, rule, sanity_table,
+                                    sanity_source, notes, comparison), encoding="utf-8")
+    return Analysis(folder, report, figures, tables, verdicts, selection, notes)
 
 
 def relocate(analysis: Analysis, staging: Path, out_dir: Path) -> Analysis:
@@ -141,35 +149,39 @@ def relocate(analysis: Analysis, staging: Path, out_dir: Path) -> Analysis:
                for f in analysis.figures]
     return Analysis(out_dir, moved(analysis.report), figures,
                     {k: moved(v) for k, v in analysis.tables.items()}, analysis.verdicts,
+                    analysis.selection,
                     [n.replace(str(staging), str(out_dir)) for n in analysis.notes])
 
 
 # -- the report's text -------------------------------------------------------------------------
-FIGURE_FOR_CLAIM = {"higgins": "metrics_vs_hyperparameter", "kim_mnih_tradeoff": "tradeoff",
-                    "beta_tradeoff": "tradeoff", "locatello": "metrics_vs_hyperparameter"}
+FIGURE_FOR_CLAIM = {"higgins": "metrics_vs_hyperparameter",
+                    "reconstruction_vs_beta": "metrics_vs_hyperparameter",
+                    "disentanglement_vs_beta": "metrics_vs_hyperparameter",
+                    "reconstruction_kept": "metrics_vs_hyperparameter",
+                    "better_tradeoff": "tradeoff", "tc_vs_gamma": "metrics_vs_hyperparameter",
+                    "metric_critique": "metric_sanity", "locatello": "metrics_vs_hyperparameter",
+                    "locatello_objective": "locatello_variance_shares",
+                    "locatello_selection": "locatello_selection_transfer"}
 
 
-def render_report(results: SweepResults, final: pd.DataFrame, figures: list[FigureFile],
+def render_report(results: SweepResults, selection: Selection, figures: list[FigureFile],
                   verdicts: list[Verdict], rule: Rule, sanity_table, sanity_source: str,
-                  notes: list[str]) -> str:
-    trials = results.trials
+                  notes: list[str], comparison: pd.DataFrame) -> str:
     lines = [f"# Disentanglement study: {results.root.name}", ""]
-    lines += overview(results, final)
+    lines += overview(results, selection)
     lines += ["", "## Verdicts on the papers' claims", "",
-              "| # | claim | source | verdict | seeds counted |", "|---|---|---|---|---|"]
+              "| # | claim | source | verdict | models counted |", "|---|---|---|---|---|"]
     for number, verdict in enumerate(verdicts, 1):
         lines.append(f"| {number} | {verdict.claim} | {verdict.source} | "
-                     f"{VERDICT_MARKS.get(verdict.verdict, '⚪ ' + verdict.verdict)} | "
+                     f"{VERDICT_MARKS.get(verdict.verdict, verdict.verdict)} | "
                      f"{seeds_counted(verdict)} |")
-    lines += ["", f"**Rule.** A claim is *confirmed* only when every compared setting has at "
-                  f"least {rule.min_seeds} seeds and the difference lies beyond the spread over "
-                  f"seeds: Welch's one-sided t-test p < {rule.alpha} (Bonferroni-corrected when "
-                  f"any of several settings may carry the claim), Spearman's one-sided p < "
-                  f"{rule.alpha} for trends over β. With fewer seeds the verdict is *not enough "
-                  f"data*; with enough seeds but no such difference, *not confirmed*. End-of-"
-                  f"training numbers are each trial's last reported epoch; disentanglement "
-                  f"scores use {score_source(final)}.", ""]
-    figure_names = {f.name: f for f in figures}
+    lines += ["", f"**How the verdicts are decided.** A claim is *confirmed* when its intervals "
+                  f"support it, *contradicted* when they exclude it, *inconclusive* when they do "
+                  f"neither, and *not enough data* when a setting it needs has too few models or "
+                  f"a number it needs was not reported; {rule.describe()}. Each claim's own rule "
+                  f"is stated in one sentence beside its verdict. The models are those listed "
+                  f"under [Models used](#models-used-and-models-left-out).", ""]
+    figure_names = {f.name for f in figures}
     for number, verdict in enumerate(verdicts, 1):
         lines += [f"### {number}. {verdict.source}", "", f"> {verdict.claim}", "",
                   f"**Verdict: {verdict.verdict}.** Rule: {verdict.rule}.", ""]
@@ -177,13 +189,19 @@ def render_report(results: SweepResults, final: pd.DataFrame, figures: list[Figu
         if verdict.key == "metric_critique":
             lines.append(f"- sanity suite: {sanity_source}")
         lines += [f"- missing: {line}" for line in verdict.missing]
-        if verdict.key in FIGURE_FOR_CLAIM and FIGURE_FOR_CLAIM[verdict.key] in figure_names:
+        if FIGURE_FOR_CLAIM.get(verdict.key) in figure_names:
             lines.append(f"- figure: [{FIGURE_FOR_CLAIM[verdict.key]}]"
                          f"(figures/{FIGURE_FOR_CLAIM[verdict.key]}.png)")
         lines.append("")
     if sanity_table is not None:
         lines += ["### The metrics sanity suite", ""] + sanity_markdown(sanity_table) + [""]
-    lines += ["## Figures", ""]
+    lines += ["## Locatello et al. 2019: metrics, objectives and model selection", ""]
+    lines += study_lines(selection.table, rule)
+    lines += ["## Collapsed models", ""] + collapsed_lines(selection.table) + [""]
+    lines += ["## How the metrics' classifiers fitted", ""] + fitting_lines(selection.table)
+    lines += ["", "## Models used and models left out", ""] + selection_lines(selection)
+    lines += ["", "## Side by side with the papers", ""] + papers_lines(comparison)
+    lines += ["", "## Figures", ""]
     for number, figure in enumerate(figures, 1):
         lines += [f"![{figure.name}](figures/{figure.png.name})", "",
                   f"*Figure {number}. {figure.caption}* ([PDF](figures/{figure.pdf.name}))", ""]
@@ -191,47 +209,37 @@ def render_report(results: SweepResults, final: pd.DataFrame, figures: list[Figu
     if traversed:
         lines += ["Traversed checkpoints:", ""] + [f"- {note}" for note in traversed] + [""]
     lines += ["## End-of-training results", "",
-              "Mean ± standard deviation over seeds (median in brackets) of each trial's last "
-              "reported epoch.", ""] + summary_markdown(final) + [""]
-    missing = missing_lines(trials, final, verdicts, figures, notes)
+              "Mean ± standard deviation over seeds (median in brackets) of the models used, "
+              f"at {selection.describe_step()}.", ""]
+    lines += summary_lines(selection.table) + [""]
+    missing = missing_lines(results.trials, verdicts, figures, notes)
     lines += ["## What is missing", ""] + [f"- {line}" for line in missing]
     lines += ["", "## Files", "",
-              "- `tables/epochs.csv` (and `.parquet`): every trial and epoch, every metric",
-              "- `tables/final.csv`: each trial's last epoch; `tables/summary.csv`: mean, std, "
-              "median, min, max and seed count per setting and metric",
-              "- `tables/trials.csv`: each trial's status, epochs, newest checkpoint and config",
+              "- `tables/epochs.csv` (and `.parquet`): every model and epoch, every metric",
+              "- `tables/final.csv`: each model's last report and status; `tables/summary.csv`: "
+              "mean, std, median, min, max and model count per setting and metric over them",
+              "- `tables/selected.csv`: the models the verdicts use; `tables/left_out.csv`: the "
+              "others and why; `tables/papers.csv`: the papers' values beside ours",
+              "- `tables/trials.csv`: each model's status, epochs, newest checkpoint and config",
               "- `figures/*.png` and `figures/*.pdf`: the figures above", ""]
     return "\n".join(lines)
 
 
-def overview(results: SweepResults, final: pd.DataFrame) -> list[str]:
+def overview(results: SweepResults, selection: Selection) -> list[str]:
     trials = results.trials
     status = trials["status"].value_counts()
-    per_setting = final.groupby("setting", sort=False)["trial_id"].count() if len(final) \
-        else pd.Series(dtype=int)
-    seeds = (f"{per_setting.min()}–{per_setting.max()}" if len(per_setting)
-             and per_setting.min() != per_setting.max() else
-             f"{per_setting.max()}" if len(per_setting) else "0")
-    epochs = final["epoch"] if len(final) else pd.Series(dtype=float)
-    return [f"Sweep `{results.root}`, read {datetime.datetime.now():%Y-%m-%d %H:%M}. "
-            f"{len(trials)} trials ({status.get('finished', 0)} finished, "
-            f"{status.get('incomplete', 0)} still running or stopped early, "
-            f"{status.get('errored', 0)} errored) in {plural(len(per_setting), 'setting')}, "
-            f"{seeds} seeds per setting, "
-            f"{int(epochs.max()) if len(epochs) else 0} epochs at most"
-            + (f" (steps up to {int(final['steps'].max()):,})" if "steps" in final
-               and final["steps"].notna().any() else "") + "."]
+    settings = trials["setting"].nunique() if len(trials) else 0
+    return [f"Sweep `{results.root.name}`: {plural(len(trials), 'model')} "
+            f"({status.get('finished', 0)} finished, {status.get('incomplete', 0)} still "
+            f"training or stopped early, {status.get('errored', 0)} errored, "
+            f"{status.get('diverged', 0)} diverged) in {plural(settings, 'setting')}. The "
+            f"verdicts use {plural(len(selection.table), 'finished model')} at "
+            f"{selection.describe_step()} with the {selection.preset} metric preset's scores; "
+            f"{len(selection.left_out)} left out (listed below)."]
 
 
 def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def score_source(final: pd.DataFrame) -> str:
-    columns = {score_column(final, "beta_vae"), score_column(final, "factor_vae")}
-    return ("the paper preset (run at the end of training)"
-            if all(c.startswith("paper_") for c in columns)
-            else "the fast preset (the paper preset did not run at every trial's last epoch)")
 
 
 def seeds_counted(verdict: Verdict) -> str:
@@ -243,29 +251,6 @@ def seeds_counted(verdict: Verdict) -> str:
     return f"{spread} per setting ({plural(len(counts), 'setting')})"
 
 
-def summary_markdown(final: pd.DataFrame) -> list[str]:
-    if final.empty:
-        return ["(no epoch reported yet)"]
-    columns = [c for c in [score_column(final, "factor_vae"), score_column(final, "beta_vae")]
-               + SUMMARY_METRICS if c in final and final[c].notna().any()]
-    header = ["setting", "seeds"] + [label(c) for c in columns]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for setting, group in final.groupby("setting", sort=False):
-        cells = [setting, str(len(group))]
-        for column in columns:
-            values = group[column].dropna()
-            digits = 3 if "score" in column else 2
-            if values.empty:
-                cells.append("–")
-            elif len(values) == 1:
-                cells.append(f"{values.iloc[0]:.{digits}f}")
-            else:
-                cells.append(f"{values.mean():.{digits}f} ± {values.std():.{digits}f} "
-                             f"({values.median():.{digits}f})")
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines
-
-
 def sanity_markdown(table: pd.DataFrame) -> list[str]:
     lines = ["| case | BetaVAE score | FactorVAE score | expectation |", "|---|---|---|---|"]
     for _, row in table.iterrows():
@@ -274,31 +259,34 @@ def sanity_markdown(table: pd.DataFrame) -> list[str]:
     return lines
 
 
-def missing_lines(trials: pd.DataFrame, final: pd.DataFrame, verdicts: list[Verdict],
-                  figures: list[FigureFile], notes: list[str]) -> list[str]:
+def missing_lines(trials: pd.DataFrame, verdicts: list[Verdict], figures: list[FigureFile],
+                  notes: list[str]) -> list[str]:
     lines = []
-    incomplete = trials[trials["status"] != "finished"]
-    if len(incomplete):
-        lines.append(f"{len(incomplete)} trial(s) not finished ("
-                     + ", ".join(f"{s}: {n}" for s, n in incomplete["status"].value_counts()
+    unfinished = trials[trials["status"] != "finished"]
+    if len(unfinished):
+        lines.append(f"{len(unfinished)} model(s) not finished ("
+                     + ", ".join(f"{s}: {n}" for s, n in unfinished["status"].value_counts()
                                  .items())
-                     + "); their last reported epoch is used")
+                     + "): left out of the verdicts, see Models used and models left out")
     for verdict in verdicts:
         lines += [f"{verdict.source}: {line}" for line in verdict.missing]
-    if "factor_vae_warning" in final:
-        warned = final.dropna(subset=["factor_vae_warning"])
-        for warning, group in warned.groupby("factor_vae_warning", sort=False):
-            lines.append(f"FactorVAE metric warning at the last epoch of {len(group)} trial(s) "
-                         f"({', '.join(dict.fromkeys(group['setting']))}): {warning}")
     drawn = {f.name for f in figures}
     expected = {"tradeoff": "reconstruction and a disentanglement score",
                 "training_curves": "per-epoch reconstruction or scores",
-                "metrics_vs_hyperparameter": "β-VAE or FactorVAE trials with metrics",
+                "metrics_vs_hyperparameter": "β-VAE or FactorVAE models with metrics",
                 "score_agreement": "both disentanglement scores",
-                "metric_correlations": "at least 3 trials with 2 varying metrics",
-                "kl_per_dimension": "kl_dim_i columns"}
+                "metric_correlations": "at least 3 models with 2 varying metrics",
+                "kl_per_dimension": "kl_dim_i columns",
+                "locatello_rank_correlations": "2 disentanglement metrics over 3 models",
+                "locatello_score_distributions": "a disentanglement metric",
+                "locatello_scores_by_hyperparameter": "a disentanglement metric and a swept "
+                                                      "hyperparameter",
+                "locatello_variance_shares": "2 model kinds, one at 2 hyperparameter values, "
+                                             "with enough seeds",
+                "locatello_selection_transfer": "a disentanglement metric, a second score and a "
+                                                "setting with enough seeds"}
     lines += [f"figure {name} not drawn: needs {need}" for name, need in expected.items()
               if name not in drawn]
     lines += [note for note in notes if "skipped" in note or "no trial" in note
-              or "could not" in note]
+              or "could not" in note or "no model" in note]
     return lines or ["nothing: every claim had enough data and every figure was drawn"]

@@ -8,12 +8,20 @@ folder of several experiments, and on a single trial folder.
 
 Tables:
 
-- ``epochs``: one row per trial and epoch: trial_id, model, beta, gamma, seed, setting,
-  epoch (Tune's training_iteration), every reported metric, and the config keys that vary.
-- ``trials``: one row per trial: identity, status, epochs reported, newest checkpoint, folder.
-- ``final``: the last reported epoch of each trial (the end of training for finished trials).
-- ``summary``: per setting (model and hyperparameters) and metric, mean/std/median/min/max
-  and the count of seeds over ``final``.
+A trial may train several models (a stack); every table has one row per *model*, whose
+``trial_id`` is ``<Tune trial id>/<model name>``, and a stacked sweep gives the same tables as
+an unstacked one. Each model's kind, hyperparameter, seed and setting come from its trial's
+config (``disentangle.training.config.members_of``: written once by the sweep), never from a
+guess.
+
+- ``epochs``: one row per model and epoch: ids, model kind, every kind's hyperparameter
+  (beta, gamma, ...), seed, setting, epoch (Tune's training_iteration), every reported metric.
+- ``trials``: one row per model: identity, status (finished, incomplete, errored, diverged),
+  epochs reported, its trial's newest checkpoint folder, trial folder and config.
+- ``final``: the last reported epoch of each model (the end of training for finished ones),
+  with its status; ``analysis.selection`` picks the models the verdicts use.
+- ``summary``: per setting and metric, mean/std/median/min/max and the count of seeds over
+  ``final``.
 """
 
 from __future__ import annotations
@@ -26,15 +34,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from disentangle import kinds
 from disentangle.errors import UserError
+from disentangle.training.config import members_of
 
-MODEL_NAMES = {"vae": "VAE", "beta_vae": "β-VAE", "factor_vae": "FactorVAE"}
-MODEL_ORDER = ["vae", "beta_vae", "factor_vae"]
-# The hyperparameter each model kind is swept over (Higgins et al.'s β, Kim & Mnih's γ).
-SWEPT_PARAMETER = {"beta_vae": "beta", "factor_vae": "gamma"}
-SYMBOLS = {"beta": "β", "gamma": "γ"}
-IDENTITY_COLUMNS = ["trial_id", "experiment", "model", "beta", "gamma", "seed", "setting",
-                    "hyperparameter", "value", "epoch"]
+# Reported numbers that describe the trial, not one of its models.
+TRIAL_COLUMNS = {"epoch_seconds", "metric_seconds", "images_per_second", "device", "node_id",
+                 "models_training", "models_diverged"}
 # Tune's own bookkeeping in every result row: kept in the tables, never treated as a metric.
 TUNE_COLUMNS = {
     "done", "training_iteration", "trial_id", "date", "timestamp", "time_this_iter_s",
@@ -48,6 +54,8 @@ THROUGHPUT_COLUMNS = {"steps", "images_seen", "images_per_second", "epoch_second
                       "metric_seconds", "image_seconds", "seconds", "metric_images_drawn",
                       "metric_images_encoded"}
 RESULT_FILE, PROGRESS_FILE, PARAMS_FILE = "result.json", "progress.csv", "params.json"
+TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet")
+RESULTS_TABLE = "results.csv.gz"
 
 
 @dataclass
@@ -60,7 +68,7 @@ class SweepResults:
 
     @property
     def final(self) -> pd.DataFrame:
-        return final_epochs(self.epochs)
+        return final_epochs(self.epochs, self.trials)
 
     @property
     def metrics(self) -> list[str]:
@@ -147,46 +155,58 @@ def latest_checkpoint(trial_dir: Path) -> Path | None:
 
 
 def trial_status(trial_dir: Path, rows: list[dict]) -> str:
+    if rows and str(rows[-1].get("done", False)).lower() == "true":
+        return "finished"   # also after a failure Tune recovered from (error.txt says so)
     if (trial_dir / "error.txt").exists() or (trial_dir / "error.pkl").exists():
         return "errored"
-    if rows and str(rows[-1].get("done", False)).lower() == "true":
-        return "finished"
     return "incomplete"
 
 
 def load_results(path: str | Path) -> SweepResults:
-    """Read every trial under ``path`` (a sweep folder, several, or one trial folder).
+    """Read every model of every trial under ``path`` (a sweep folder, several, or one trial
+    folder). A trial that trains several models (a stack) gives one row per model and epoch,
+    exactly as if each had been its own trial.
 
-    Raises UserError when ``path`` holds no Tune trial folder.
+    ``path`` may also be a results table (``results_table``: every model's every epoch with
+    its status, as ``analyze`` writes it to results.csv.gz): then the analysis needs neither
+    the trial folders nor the checkpoints. Raises UserError when ``path`` holds no Tune trial
+    folder.
     """
     root = Path(path).expanduser().resolve()
+    if root.is_file() and root.name.endswith(TABLE_SUFFIXES):
+        return results_from_table(root)
     if not root.is_dir():
         raise UserError(f"{root} is not a folder; give the sweep folder that `vae-study "
-                        f"sweep` printed (storage/experiment name) or one trial folder in it")
+                        f"sweep` printed (storage/experiment name), one trial folder in it, or "
+                        f"a results table (results.csv.gz) written by `vae-study analyze`")
     trial_dirs = find_trial_dirs(root)
     if not trial_dirs:
         raise UserError(f"no Ray Tune trial folders (params.json with result.json or "
                         f"progress.csv) under {root}; give the sweep folder that `vae-study "
                         f"sweep` printed, or one trial folder in it")
-    frames, trial_rows, configs = [], [], []
+    frames, model_rows = [], []
     for number, trial_dir in enumerate(trial_dirs):
         rows = read_result_rows(trial_dir)
         config = read_config(trial_dir)
-        trial_id = str(rows[-1].get("trial_id")) if rows and rows[-1].get("trial_id") \
+        tune_trial = str(rows[-1].get("trial_id")) if rows and rows[-1].get("trial_id") \
             else f"{trial_dir.name}#{number}"
         checkpoint = latest_checkpoint(trial_dir)
-        trial_rows.append({
-            "trial_id": trial_id, "experiment": trial_dir.parent.name,
-            "status": trial_status(trial_dir, rows), "epochs": len(rows),
-            "checkpoint": str(checkpoint) if checkpoint else "", "path": str(trial_dir),
-            "config": json.dumps(config, sort_keys=True, default=str)})
-        configs.append(config)
-        frame = pd.DataFrame(rows)
-        frame["trial_id"] = trial_id
-        frames.append(frame)
-    trials = pd.DataFrame(trial_rows)
-    identity = trial_identity(configs)
-    trials = pd.concat([trials, identity], axis=1)
+        status = trial_status(trial_dir, rows)
+        for member in trial_members(config):
+            model_id = f"{tune_trial}/{member['name']}"
+            member_rows = [model_row(row, member["name"]) for row in rows]
+            diverged = bool(member_rows) and member_rows[-1].get("diverged") == 1
+            model_rows.append({
+                "trial_id": model_id, "tune_trial": tune_trial, "member": member["name"],
+                "experiment": trial_dir.parent.name,
+                "status": "diverged" if diverged else status, "epochs": len(member_rows),
+                "checkpoint": str(checkpoint) if checkpoint else "", "path": str(trial_dir),
+                "config": json.dumps(config, sort_keys=True, default=str),
+                **identity_of(member)})
+            frame = pd.DataFrame(member_rows)
+            frame["trial_id"] = model_id
+            frames.append(frame)
+    trials = pd.DataFrame(model_rows)
     epochs = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(
         len(f) for f in frames) else pd.DataFrame({"trial_id": pd.Series(dtype=str)})
     epochs = attach_identity(epochs, trials)
@@ -194,67 +214,50 @@ def load_results(path: str | Path) -> SweepResults:
     return SweepResults(root=root, epochs=epochs, trials=trials)
 
 
-def trial_identity(configs: list[dict]) -> pd.DataFrame:
-    """model, beta, gamma, seed, setting label and swept value of each trial's config.
+def trial_members(config: dict) -> list[dict]:
+    """The models a trial trained, as its config names them (``members_of``); a config that
+    names no registered kind (a trial of some other Trainable) is one unnamed model."""
+    try:
+        return members_of(config)
+    except UserError:
+        return [{"model": str(config.get("model", "unknown")), "seed": config.get("seed"),
+                 "setting": str(config.get("model", "unknown")), "name": "model"}]
 
-    A *setting* is one model kind with one choice of every config key that varies among that
-    kind's trials, except the seed: its trials differ only by seed, so statistics over a
-    setting's trials are statistics over seeds. Keys that only restate another (the sweep's
-    ``variant/beta`` next to ``beta``) or the seed are left out of the label.
-    """
-    frame = pd.DataFrame([{k: canonical(v) for k, v in c.items()} for c in configs])
-    for key in ("model", "beta", "gamma", "seed"):
-        if key not in frame:
-            frame[key] = np.nan
-    frame["model"] = frame["model"].fillna("unknown").astype(str)
-    text = frame.astype(str)
-    labels, names, values = [None] * len(frame), [""] * len(frame), [np.nan] * len(frame)
-    extra_keys = set()
-    for model, kind in text.groupby("model", sort=False):
-        swept = SWEPT_PARAMETER.get(model)
-        keys = [swept] if swept else []
-        for key in sorted(k for k in kind.columns if k not in ("model", "seed", swept)
-                          and kind[k].nunique() > 1):
-            if adds_setting(kind, keys, key):
-                keys.append(key)
-        extra_keys.update(k for k in keys if k != swept)
-        for index in kind.index:
-            row = frame.loc[index]
-            parts = [f"{SYMBOLS.get(k, k)}={format_value(row[k])}" for k in keys]
-            labels[index] = " ".join([MODEL_NAMES.get(model, model)] + parts)
-            names[index] = swept or ""
-            values[index] = to_float(row[swept]) if swept else np.nan
-    identity = frame[["model"]].copy()
-    for key in ("beta", "gamma", "seed"):
-        identity[key] = frame[key].map(to_float)
-    identity["setting"], identity["hyperparameter"], identity["value"] = labels, names, values
-    for key in sorted(extra_keys):
-        identity[f"config/{key}"] = frame[key]
+
+def model_row(row: dict, name: str) -> dict:
+    """One model's numbers in a trial's reported row (flattened ``models/<name>/...``), with
+    the trial-level bookkeeping; a row without per-model numbers is the model's own."""
+    prefix = f"models/{name}/"
+    if not any(key.startswith("models/") for key in row):
+        return dict(row)
+    own = {key[len(prefix):]: value for key, value in row.items() if key.startswith(prefix)}
+    shared = {key: value for key, value in row.items()
+              if key in TRIAL_COLUMNS or key in TUNE_COLUMNS}
+    return {**shared, **own}
+
+
+def identity_of(member: dict) -> dict:
+    """model, every kind's hyperparameter, seed, setting, and the swept hyperparameter's name
+    and value of one model, as its trial config states them."""
+    kind = kinds.KINDS.get(member["model"])
+    swept = kind.hyperparameter.key if kind and kind.hyperparameter else ""
+    identity = {"model": member["model"], "seed": to_float(member.get("seed")),
+                "setting": member["setting"], "hyperparameter": swept,
+                "value": to_float(member.get(swept)) if swept else np.nan}
+    identity.update({key: to_float(member.get(key)) for key in kinds.hyperparameter_keys()})
     return identity
-
-
-def adds_setting(kind: pd.DataFrame, keys: list[str], key: str) -> bool:
-    """Does config ``key`` split the trials grouped by ``keys`` further, other than by seed?"""
-    def groups(columns):
-        return len(kind.groupby(columns)) if columns else 1
-
-    split = groups(keys + [key])
-    seed_like = split == groups(keys + ["seed"]) == groups(keys + [key, "seed"])
-    return split > groups(keys) and not seed_like
 
 
 def attach_identity(epochs: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
     """Put each trial's identity columns in front of its reported rows."""
-    identity = trials[["trial_id", "experiment", "model", "beta", "gamma", "seed", "setting",
-                       "hyperparameter", "value"]]
-    varied = [c for c in trials.columns if c.startswith("config/")]
+    identity = trials[identity_columns()[:-1]]
     epochs = epochs.drop(columns=[c for c in identity.columns[1:] if c in epochs.columns])
-    epochs = identity.join(trials[varied]).merge(epochs, on="trial_id", how="right")
+    epochs = identity.merge(epochs, on="trial_id", how="right")
     if "training_iteration" in epochs:
         epochs["epoch"] = pd.to_numeric(epochs["training_iteration"], errors="coerce")
     else:
         epochs["epoch"] = epochs.groupby("trial_id").cumcount() + 1
-    front = [c for c in IDENTITY_COLUMNS if c in epochs.columns]
+    front = [c for c in identity_columns() if c in epochs.columns]
     epochs = epochs[front + [c for c in epochs.columns if c not in front]]
     for column in epochs.columns:
         if column not in front and epochs[column].dtype == object:
@@ -265,12 +268,11 @@ def attach_identity(epochs: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
 
 
 def in_setting_order(table: pd.DataFrame, then: list[str]) -> pd.DataFrame:
-    """Rows ordered VAE, β-VAE, FactorVAE (others after), by swept value, then ``then``."""
-    rank = {model: i for i, model in enumerate(MODEL_ORDER)}
+    """Rows ordered by model kind as registered (unknown kinds last), by swept value, then
+    ``then``."""
     keys = ["model", "value", "setting"] + then
     return table.sort_values(
-        keys, key=lambda c: c.map(lambda m: rank.get(m, len(rank))) if c.name == "model" else c,
-        ignore_index=True)
+        keys, key=lambda c: c.map(kinds.order) if c.name == "model" else c, ignore_index=True)
 
 
 def canonical(value):
@@ -290,10 +292,32 @@ def format_value(value) -> str:
     return f"{number:g}" if not math.isnan(number) else str(value)
 
 
+def identity_columns() -> list[str]:
+    """The columns that identify a model row: ids, kind, every kind's hyperparameter, seed,
+    setting, the swept hyperparameter and its value, and the epoch."""
+    return (["trial_id", "tune_trial", "member", "experiment", "model"]
+            + kinds.hyperparameter_keys()
+            + ["seed", "setting", "hyperparameter", "value", "epoch"])
+
+
+def model_name(key: str) -> str:
+    """A kind's display name (its key when it is not registered)."""
+    kind = kinds.KINDS.get(key)
+    return kind.name if kind else key
+
+
+def hyperparameter_symbol(key: str) -> str:
+    """How reports write a hyperparameter (``β``), from the kind that sweeps it."""
+    for kind in kinds.KINDS.values():
+        if kind.hyperparameter is not None and kind.hyperparameter.key == key:
+            return kind.hyperparameter.symbol
+    return key
+
+
 def metric_columns(epochs: pd.DataFrame) -> list[str]:
     """Numeric reported columns that describe the model or the run (no Tune bookkeeping)."""
-    return [c for c in epochs.columns if c not in TUNE_COLUMNS and c not in IDENTITY_COLUMNS
-            and not c.startswith("config/") and pd.api.types.is_numeric_dtype(epochs[c])
+    return [c for c in epochs.columns if c not in TUNE_COLUMNS and c not in identity_columns()
+            and c != "diverged" and pd.api.types.is_numeric_dtype(epochs[c])
             and not pd.api.types.is_bool_dtype(epochs[c])]
 
 
@@ -305,33 +329,60 @@ def model_metrics(columns: list[str]) -> list[str]:
     return sorted(about_model, key=lambda c: ("score" not in c, "accuracy" not in c))
 
 
-def final_epochs(epochs: pd.DataFrame) -> pd.DataFrame:
-    """The last reported epoch of every trial."""
+def final_epochs(epochs: pd.DataFrame, trials: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The last reported epoch of every model, with its ``status`` (finished, incomplete,
+    errored, diverged) when ``trials`` is given. Which of these rows the verdicts and summaries
+    use is decided by ``analysis.selection.select_models``."""
     if epochs.empty:
         return epochs
     last = epochs.sort_values("epoch").groupby("trial_id", sort=False).tail(1)
+    if trials is not None and "status" in trials:
+        last = last.merge(trials[["trial_id", "status"]], on="trial_id", how="left")
     return in_setting_order(last, ["seed", "trial_id"])
 
 
-def score_column(final: pd.DataFrame, metric: str) -> str:
-    """``paper_<metric>_score`` when every trial has it at its last epoch, else the fast one.
+#: The scores whose presets decide which preset a table's verdicts use (``score_preset``).
+HEADLINE_SCORES = ("beta_vae_score", "factor_vae_score")
+PAPER_PREFIX = "paper_"
 
-    ``metric`` is "beta_vae" or "factor_vae". Mixing presets across trials would compare
-    numbers measured differently, so the paper preset is used only when complete.
+
+def score_preset(final: pd.DataFrame) -> str:
+    """The metric preset whose numbers a table's comparisons use: ``"paper"`` when every
+    finished model (every row, when the table has no ``status``) has its paper-preset
+    BetaVAE and FactorVAE scores (those of the two reported at all), else ``"fast"``.
+
+    One preset for every model, so fast and paper-sized scores are never compared; unfinished
+    models do not count, so one model still training cannot switch a finished sweep to the
+    fast scores. The report, the figures and the end-of-sweep summary all choose through this
+    function.
     """
-    paper, fast = f"paper_{metric}_score", f"{metric}_score"
-    if paper in final and len(final) and final[paper].notna().all():
-        return paper
-    return fast
+    rows = final[final["status"] == "finished"] if "status" in final else final
+    reported = [key for key in HEADLINE_SCORES if key in rows or PAPER_PREFIX + key in rows]
+    paper = [PAPER_PREFIX + key for key in reported]
+    if len(rows) and paper and all(c in rows for c in paper) and rows[paper].notna().all().all():
+        return "paper"
+    return "fast"
+
+
+def preset_column(final: pd.DataFrame, key: str) -> str:
+    """The column of result key ``key`` (``factor_vae_active_dims``, ``tc_large_sample``, ...)
+    in the preset ``score_preset`` chose for ``final``."""
+    paper = PAPER_PREFIX + key
+    return paper if score_preset(final) == "paper" and paper in final else key
+
+
+def score_column(final: pd.DataFrame, metric: str) -> str:
+    """``paper_<metric>_score`` or ``<metric>_score`` (``metric``: "beta_vae", "factor_vae",
+    ...), as ``score_preset`` decides for ``final``."""
+    return preset_column(final, f"{metric}_score")
 
 
 def summarize(final: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     """Long table: per setting and metric, mean/std/median/min/max and count over seeds."""
-    columns = ["model", "setting", "hyperparameter", "value", "beta", "gamma", "metric",
-               "mean", "std", "median", "min", "max", "count"]
+    keys = ["model", "setting", "hyperparameter", "value"] + kinds.hyperparameter_keys()
+    columns = keys + ["metric", "mean", "std", "median", "min", "max", "count"]
     if final.empty or not metrics:
         return pd.DataFrame(columns=columns)
-    keys = ["model", "setting", "hyperparameter", "value", "beta", "gamma"]
     long = final.melt(id_vars=keys, value_vars=metrics, var_name="metric",
                       value_name="number").dropna(subset=["number"])
     grouped = long.groupby(keys + ["metric"], dropna=False, sort=False)["number"]
@@ -342,8 +393,40 @@ def summarize(final: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     return table[columns]
 
 
+def results_table(results: SweepResults) -> pd.DataFrame:
+    """Every model's every epoch with its status: all the analysis needs, in one table."""
+    status = results.trials.set_index("trial_id")["status"]
+    return results.epochs.assign(status=results.epochs["trial_id"].map(status))
+
+
+def results_from_table(file: Path) -> SweepResults:
+    """The results held by a ``results_table`` written to ``file`` (CSV, gzipped CSV or
+    Parquet)."""
+    try:
+        table = pd.read_parquet(file) if file.name.endswith(".parquet") else pd.read_csv(file)
+    except (ValueError, OSError) as error:
+        raise UserError(f"{file} is not a results table ({error})") from None
+    needed = {"trial_id", "model", "setting", "seed", "epoch", "status"}
+    if not needed <= set(table.columns):
+        raise UserError(f"{file} is not a results table: it lacks "
+                        f"{', '.join(sorted(needed - set(table.columns)))}; give the "
+                        f"results.csv.gz that `vae-study analyze` wrote")
+    if "hyperparameter" in table:   # "" (a kind without one) reads back from CSV as NaN
+        table["hyperparameter"] = table["hyperparameter"].fillna("")
+    epochs = table.drop(columns=["status"])
+    identity = [c for c in identity_columns() if c in table.columns and c != "epoch"]
+    trials = table.groupby("trial_id", sort=False).agg(
+        {**{c: "first" for c in identity if c != "trial_id"}, "status": "first",
+         "epoch": "count"}).rename(columns={"epoch": "epochs"}).reset_index()
+    trials["checkpoint"] = ""
+    return SweepResults(root=file.parent, epochs=epochs,
+                        trials=in_setting_order(trials, ["seed", "trial_id"]))
+
+
 def save_tables(results: SweepResults, folder: str | Path) -> dict[str, Path]:
-    """Write epochs/trials/final/summary as CSV and Parquet into ``folder``; returns paths."""
+    """Write epochs/trials/final/summary as CSV and Parquet into ``folder``, and the results
+    table (``results_table``, from which ``load_results`` redoes the analysis) as
+    results.csv.gz; returns paths."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = {}
@@ -359,4 +442,6 @@ def save_tables(results: SweepResults, folder: str | Path) -> dict[str, Path]:
                     else str(v))
         parquet_ready.to_parquet(folder / f"{name}.parquet", index=False)
         written[name] = folder / f"{name}.csv"
+    written["results"] = folder / RESULTS_TABLE
+    results_table(results).to_csv(written["results"], index=False)
     return written

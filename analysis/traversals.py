@@ -1,8 +1,8 @@
 """Latent traversals of the best and the median trained model of each kind, from checkpoints.
 
 For each model kind the trials are ranked by their end-of-training FactorVAE score; the best
-and the median trial that still have a checkpoint are loaded (``disentangle.models.load_model``
-on the Trainable's ``trainer.pt``). A seed image from the trial's dataset is encoded; each
+and the median model that still have a checkpoint are loaded
+(``disentangle.training.model_file`` in their trial's newest checkpoint folder). A seed image from the trial's dataset is encoded; each
 latent dimension in turn is set to -2 .. 2 while the others keep the encoder mean, and the
 decoded images form one row per dimension, rows sorted by the dimension's KL (most used on
 top), measured on a batch of the dataset. Without the data (not cached, not renderable) the
@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.figures import (MODEL_NAMES, PAGE_WIDTH, FigureFile, model_kinds, new_figure,
-                              save)
-from analysis.results import score_column
+from analysis.figures import PAGE_WIDTH, FigureFile, model_kinds, new_figure, save
+from analysis.results import model_name, score_column
+from disentangle.training import model_file
 
 TRAVERSAL_VALUES = np.linspace(-2.0, 2.0, 9)
 
@@ -34,26 +34,17 @@ class Selection:
     checkpoint_file: Path
 
 
-def checkpoint_file(checkpoint_dir: str | Path) -> Path | None:
-    """The model file in a Tune checkpoint folder: ``trainer.pt`` (what the Trainable writes),
-    else the only ``.pt`` file there."""
-    if not checkpoint_dir:
-        return None
-    folder = Path(checkpoint_dir)
-    if (folder / "trainer.pt").is_file():
-        return folder / "trainer.pt"
-    candidates = sorted(folder.glob("*.pt"))
-    return candidates[0] if len(candidates) == 1 else None
-
-
 def select_models(final: pd.DataFrame, trials: pd.DataFrame) -> tuple[list[Selection], list[str]]:
     """The best and the median trial (by FactorVAE score) of each kind that has a checkpoint.
 
     Returns the selections and one line per model kind that could not be shown, saying why.
     """
     score = score_column(final, "factor_vae")
-    files = {trial_id: checkpoint_file(folder)
-             for trial_id, folder in zip(trials["trial_id"], trials["checkpoint"])}
+    files = {trial_id: model_file(folder, member) if folder else None
+             for trial_id, folder, member in zip(trials["trial_id"], trials["checkpoint"],
+                                                 trials["member"])}
+    files = {trial_id: file if file and file.is_file() else None
+             for trial_id, file in files.items()}
     selections, missing = [], []
     for model in model_kinds(final):
         rows = final[final["model"] == model]
@@ -61,8 +52,8 @@ def select_models(final: pd.DataFrame, trials: pd.DataFrame) -> tuple[list[Selec
             rows = rows.dropna(subset=[score]).sort_values(score, ascending=False)
         rows = rows[[files.get(t) is not None for t in rows["trial_id"]]]
         if rows.empty:
-            missing.append(f"{MODEL_NAMES.get(model, model)}: no trial with a checkpoint "
-                           f"(trainer.pt in checkpoint_NNNNNN/)")
+            missing.append(f"{model_name(model)}: no model with a checkpoint "
+                           f"(checkpoint_NNNNNN/ of its trial)")
             continue
         chosen = [("best", rows.iloc[0])]
         if len(rows) > 2:
@@ -80,10 +71,11 @@ def measured_kl(model, images: np.ndarray) -> np.ndarray:
     """Mean KL(q(z_d|x) || N(0, 1)) of each latent dimension over ``images``."""
     import torch
 
+    from disentangle.objectives import kl_per_dimension
+
     with torch.inference_mode():
         mean, log_var = model.encode(torch.as_tensor(images, dtype=torch.float32))
-        kl = 0.5 * (mean.float() ** 2 + log_var.float().exp() - log_var.float() - 1)
-    return kl.mean(dim=0).numpy()
+        return kl_per_dimension(mean.float(), log_var.float()).numpy()
 
 
 def kl_order(kl) -> list[int]:

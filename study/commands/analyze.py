@@ -9,19 +9,22 @@ HELP = "turn a sweep's results into the papers' figures and a report with verdic
 
 DESCRIPTION = """\
 Read the results a sweep wrote (Ray Tune's trial folders: params.json, result.json,
-progress.csv, checkpoints; nothing is re-trained and Ray need not run) and write:
+progress.csv, checkpoints; nothing is re-trained and Ray need not run), or the results table
+an earlier analysis wrote (tables/results.csv.gz: no trial folders or checkpoints needed), and
+write:
 
-  tables/    every trial and epoch (epochs.csv/.parquet), each trial's last epoch, the
-             mean/std/median over seeds per model and beta/gamma, trial status
+  tables/    every model and epoch (epochs.csv/.parquet, results.csv.gz), each model's last
+             epoch, the mean/std/median over seeds per setting, each model's status
   figures/   PNG + PDF: reconstruction vs disentanglement (Kim & Mnih), training curves,
-             each metric against beta and gamma (Locatello et al.), BetaVAE vs FactorVAE
-             score, rank correlations of all metrics, KL per latent dimension, latent
-             traversals of the best and median model of each kind
-  report.md  each claim of the papers, the evidence from this sweep and a verdict
-             (confirmed / not confirmed / not enough data), embedding the figures
+             each metric against its kind's hyperparameter (Locatello et al.), BetaVAE vs
+             FactorVAE score, rank correlations of all metrics, KL per latent dimension, latent
+             traversals of the best and median model of each kind (from checkpoints)
+  report.md  each claim of the papers, the evidence from this sweep, a verdict (confirmed /
+             contradicted / inconclusive / not enough data) with its rule, confidence
+             intervals, and the models left out and why, embedding the figures
 
-Works on a finished sweep, on one still running (each trial's last epoch so far), and on a
-single trial folder.
+Works on a finished sweep, on one still running (finished models only are judged), on a
+single trial folder and on a results table. The same results give the same report.md.
 
 examples:
   vae-study analyze results/quick-20260101-120000
@@ -36,18 +39,19 @@ def register(commands) -> None:
     parser.add_argument(
         "sweep_dir", type=Path, metavar="DIR",
         help="the experiment folder a sweep printed (<storage>/<name>), a folder of several "
-             "experiments, or one trial folder")
+             "experiments, one trial folder, or a results table (results.csv.gz)")
     parser.add_argument(
         "--out", type=Path, default=None,
         help="where report.md, figures/ and tables/ go (default: DIR/analysis); an earlier "
              "analysis there is replaced, any other non-empty folder is refused")
     parser.add_argument(
         "--min-seeds", type=int, default=3,
-        help="seeds each compared setting needs before a claim can be confirmed or not "
-             "(default 3; raise it for a paper-sized sweep, 2 is the least a t-test allows)")
+        help="seeds each compared setting needs before a claim can be decided (default 3; "
+             "raise it for a paper-sized sweep; 2 is the least a bootstrap over seeds allows)")
     parser.add_argument(
         "--alpha", type=float, default=0.05,
-        help="significance level of the verdicts' one-sided tests (default 0.05)")
+        help="one minus the confidence level of the verdicts' bootstrap intervals, divided "
+             "by the number of settings a claim compares (Bonferroni; default 0.05)")
     parser.add_argument(
         "--sanity", default="fast", metavar="fast|paper|off|FILE",
         help="the metrics sanity suite behind Kim & Mnih's critique of the BetaVAE metric: "
