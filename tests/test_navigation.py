@@ -1,9 +1,10 @@
-"""The face navigation study: boundaries, projections, edit measures, the whole command."""
+"""The face navigation study's science and verdict rules, on known inputs: boundaries,
+projections, edits at matched strength, bootstrap intervals over seeds and faces, the winner
+rule, the classifier's check against chance, and the method text's counts."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -12,14 +13,14 @@ import torch
 from disentangle.errors import UserError
 from disentangle.navigation.boundaries import (axis_alignment, conditional_direction,
                                                cosine_matrix, fit_boundary)
-from disentangle.navigation.edits import edit_measures
-from study.cli import main
+from disentangle.navigation.classifier import Classifier
+from disentangle.navigation.validation import auc_interval, recognised
+from disentangle.navigation.edits import EditCurves, edit_curves, edit_summary, matched
+from disentangle.navigation.model_study import EditPlan, ModelResult
+from analysis.statistics import percentile_interval as interval
+from disentangle.navigation.uncertainty import face_weights, over_seeds, winner
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-ATTRIBUTES = ["Smiling", "Male"]
-# Small enough for seconds: a handful of classifier steps, a few hundred labelled faces.
-TINY = ["--num-labelled", "240", "--num-faces", "12", "--classifier-steps", "20",
-        "--classifier-images", "200", "--fraction", "0.1", "--workers", "1"]
+STRENGTHS = np.array([0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0])
 
 
 def planted(num=3000, dim=8, seed=0):
@@ -45,12 +46,12 @@ def test_svm_recovers_a_planted_direction_from_probabilities_and_labels():
     assert fit_boundary(codes, 1 - probabilities, fraction=0.05).normal @ direction < -0.95
 
 
-def test_boundary_needs_both_sides():
+def test_boundary_needs_both_sides_and_says_so_without_flags():
     codes, _, _ = planted(num=200)
-    with pytest.raises(UserError, match="needs both sides"):
-        fit_boundary(codes, np.zeros(200), "Bald")
-    with pytest.raises(UserError, match="needs both sides"):
-        fit_boundary(codes, np.r_[np.ones(3), np.zeros(197)], "Bald")
+    for scores in (np.zeros(200), np.r_[np.ones(3), np.zeros(197)]):
+        with pytest.raises(UserError, match="needs both sides") as error:
+            fit_boundary(codes, scores, "Bald")
+        assert "--" not in str(error.value)  # disentangle/ speaks of arguments, not flags
 
 
 def test_projection_makes_directions_orthogonal():
@@ -75,182 +76,246 @@ def test_cosines_and_axis_alignment():
 
 
 def test_model_names_are_short_and_unique():
-    from types import SimpleNamespace
-
-    from disentangle.navigation.study import model_names
+    from study.navigation.models import unique_names
 
     def trained(kind, seed, **hyper):
         return SimpleNamespace(info={"model": kind, "hyperparameters": {"seed": seed, **hyper}})
 
-    assert model_names(["a/vae.pt", "b/beta.pt"]) == ["vae", "beta"]
-    tune = ["t1/checkpoint_000002/trainer.pt", "t2/checkpoint_000002/trainer.pt"]
-    models = [trained("beta_vae", 0, beta=4.0, gamma=40), trained("factor_vae", 1, gamma=10.0)]
-    assert model_names(tune, models) == ["beta_vae_b4_s0", "factor_vae_g10_s1"]
-    assert model_names(["x/m.pt", "y/m.pt"], [trained("vae", 0)] * 2) == ["x/m", "y/m"]
+    plain = [SimpleNamespace(info={})] * 2
+    assert unique_names(["a/vae.pt", "b/beta.pt"], plain) == ["vae", "beta"]
+    sweep = ["t1/checkpoint_000002/m.pt", "t2/checkpoint_000002/m.pt"]
+    models = [trained("beta_vae", 0, beta=4.0), trained("factor_vae", 1, gamma=10.0)]
+    assert unique_names(sweep, models) == ["beta_vae_beta=4_seed=0", "factor_vae_gamma=10_seed=1"]
+    assert unique_names(["x/m.pt", "y/m.pt"], [trained("vae", 0)] * 2) == ["x/m", "y/m"]
 
 
-def test_edit_measures_on_known_probabilities():
-    steps = [-1.0, 0.0, 1.0]
-    # 2 faces, 3 attributes (target 0). Face 0 lacks the target and gains it at +1 while
-    # attribute 1 moves by 0.2; face 1 has it and keeps it at -1 (a failed edit).
-    probabilities = np.array([
-        [[0.1, 0.5, 0.5], [0.8, 0.5, 0.5]],   # step -1
-        [[0.2, 0.5, 0.5], [0.9, 0.5, 0.5]],   # step 0
-        [[0.9, 0.7, 0.5], [0.95, 0.5, 0.5]],  # step +1
-    ])
-    images = np.zeros((3, 2, 1, 2, 2))
-    images[2, 0] = 0.5
-    rows, summary = edit_measures(images, probabilities, steps, target=0, scored=[0, 1, 2])
-    assert [r["step"] for r in rows] == steps
-    assert rows[2]["target_change"] == pytest.approx((0.7 + 0.05) / 2)
-    assert rows[2]["side_effects"] == pytest.approx(0.2 / 4)
-    assert rows[2]["pixel_change"] == pytest.approx(0.25)
-    assert summary["success_rate"] == 0.5
-    assert summary["target_change"] == pytest.approx((0.7 + 0.1) / 2)
-    assert summary["side_effects"] == pytest.approx(0.1 / 2)
-    assert summary["side_effect_ratio"] == pytest.approx(0.05 / 0.4)
-    # The classifier finds face 0 without and face 1 with the target; the truth is 1, 1.
-    _, summary = edit_measures(images, probabilities, steps, 0, [0, 1, 2], np.array([1, 1]))
-    assert summary["reconstruction_accuracy"] == 0.5
-    # An edit that moves nothing has no side-effect ratio.
-    _, summary = edit_measures(images, np.repeat(probabilities[1:2], 3, axis=0), steps, 0,
-                               [0, 1, 2])
-    assert summary["success_rate"] == 0 and np.isnan(summary["side_effect_ratio"])
+def curves(speed, side_rate, faces=40, noise=0.0, seed=0):
+    """Edits whose target changes by ``speed`` per unit strength (up to 0.9) with side
+    effects ``side_rate`` per unit strength, face to face varying by ``noise``."""
+    random_state = np.random.RandomState(seed)
+    speeds = speed * np.clip(1 + noise * random_state.randn(faces), 0.2, None)
+    sides = side_rate * np.clip(1 + noise * random_state.randn(faces), 0, None)
+    target = np.minimum(np.outer(speeds, STRENGTHS), 0.9)
+    side = np.outer(sides, STRENGTHS)
+    return EditCurves(STRENGTHS, target, side, (target > 0.5).astype(float), side / 10,
+                      np.zeros(faces, bool))
 
 
-@pytest.fixture(scope="module")
-def tiny_models(tmp_path_factory):
-    """Two checkpoints of a model trained a few dozen steps on a few synthetic faces."""
-    from disentangle.navigation.data import synthetic_faces
-    from disentangle.training import Trainer
-
-    torch.set_num_threads(2)
-    folder = tmp_path_factory.mktemp("models")
-    faces = synthetic_faces(64, seed=3, distribution="independent")
-    trainer = Trainer({"model": "beta_vae", "beta": 4, "batch_size": 8, "latent_dim": 6,
-                       "hidden_dim": 64, "lr": 1e-3, "precision": "fp32"}, faces, device="cpu")
-    trainer.train_steps(30)
-    first = trainer.save_checkpoint(folder / "beta_vae.pt")
-    second = folder / "other" / "beta_vae.pt"
-    second.parent.mkdir()
-    shutil.copy(first, second)
-    return [str(first), str(second)]
-
-
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("VAE_STUDY_CACHE", str(tmp_path / "cache"))
-    return tmp_path / "cache"
+def test_edits_are_compared_at_the_same_change_of_the_target():
+    # The same edit in a latent space of twice the scale: at one latent distance it changes
+    # the target twice as much, with twice the side effects; matched, the two are equal.
+    small, large = curves(0.2, 0.05), curves(0.4, 0.1)
+    at_one = [c.side[:, STRENGTHS == 1.0].mean() for c in (small, large)]
+    assert at_one[1] == pytest.approx(2 * at_one[0])
+    first, second = (edit_summary(c, 0.4) for c in (small, large))
+    assert first["matched_strength"] == pytest.approx(2.0)
+    assert second["matched_strength"] == pytest.approx(1.0)
+    assert first["side_effects"] == pytest.approx(second["side_effects"]) == pytest.approx(0.1)
+    # Interpolated between grid points: 0.5 is reached at 2.5 (between 2 and 3).
+    assert edit_summary(small, 0.5)["matched_strength"] == pytest.approx(2.5)
+    assert edit_summary(small, 0.5)["side_effects"] == pytest.approx(0.125)
+    # An edit that never reaches the change is worse than any that does, and says so.
+    weak = edit_summary(curves(0.05, 0.01), 0.4)
+    assert not weak["reached"] and weak["side_effects"] == np.inf
+    assert weak["max_target_change"] == pytest.approx(0.2)
+    # Vectorised over resamples: each row is matched on its own.
+    rows = np.stack([small.target.mean(0), large.target.mean(0)])
+    sides = np.stack([small.side.mean(0), large.side.mean(0)])
+    np.testing.assert_allclose(matched(rows, sides, 0.4), [0.1, 0.1])
 
 
-def test_pipeline_writes_every_output(tiny_models, cache, tmp_path, capsys):
-    out = tmp_path / "nav"
-    (out).mkdir()
-    (out / "report.md").write_text("# An analysis report\n\nkept text\n")
-    argv = ["navigate", "--models", *tiny_models, "--attributes", *ATTRIBUTES,
-            "--steps", "-2", "0", "2", "--out", str(out), *TINY]
-    assert main(argv) == 0
-    folder = out / "navigation"
-    expected = ["strip_Smiling", "strip_Male", "conditional_Smiling", "conditional_Male",
-                "side_effects", "cosine"]
-    for name in expected:
-        for suffix in (".png", ".pdf"):
-            assert (folder / f"{name}{suffix}").stat().st_size > 1000, name
-    for table in ("steps", "summary", "models", "classifier", "cosine"):
-        assert (folder / f"{table}.csv").stat().st_size > 0
-    import pandas as pd
+class LinearFaces(torch.nn.Module):
+    """A decoder whose two-pixel image is its code mapped linearly into [0, 1], and a
+    classifier reading attribute 0 off the first code coordinate, attribute 1 off the second
+    (sigmoid of twice the coordinate)."""
 
-    steps = pd.read_csv(folder / "steps.csv")
-    assert len(steps) == 2 * 2 * 2 * 3  # models x attributes x modes x steps
-    assert (steps.loc[steps["step"] == 0, ["target_change", "pixel_change"]] == 0).all().all()
-    models = pd.read_csv(folder / "models.csv")
-    names = [f"{Path(path).parent.name}/beta_vae" for path in tiny_models]  # same info too
-    assert list(models["model"]) == names
-    directions = np.load(folder / "boundaries.npz")
-    held = directions[f"{names[1]}/Smiling/conditional"]
-    assert abs(held @ directions[f"{names[1]}/Male/unconditional"]) < 1e-8
-    navigation = (out / "navigation.md").read_text()
-    assert "Verdicts" in navigation and "classifier on" in navigation
-    assert "navigation/strip_Smiling.png" in navigation
-    report = (out / "report.md").read_text()
-    assert report.startswith("# An analysis report") and "kept text" in report
-    assert report.count("Face navigation") == 1
-    cached = list((cache / "classifiers").glob("faces-*.pt"))
-    assert len(cached) == 1
+    def decode(self, codes):
+        return ((codes + 2) / 4).reshape(len(codes), 1, 1, 2)
 
-    # A second run (one model, one attribute) reuses the classifier given explicitly and
-    # replaces the section.
-    assert main(["navigate", "--models", tiny_models[0], "--attributes", "Male", "--steps", "-2",
-                 "0", "2", "--out", str(out), *TINY, "--classifier", str(cached[0])]) == 0
-    report = (out / "report.md").read_text()
-    assert report.count("Face navigation") == 1 and "strip_Smiling" not in report
-    assert f"classifier: {cached[0]}" in capsys.readouterr().out
+    @staticmethod
+    def probabilities(images):
+        codes = 4 * np.asarray(images).reshape(len(images), 2) - 2
+        return 1 / (1 + np.exp(-2 * codes))
 
 
-def write_model(path, **build):
-    from disentangle.models import build_model, make_checkpoint, write_checkpoint
-
-    model = build_model("standard", **build)
-    return str(write_checkpoint(make_checkpoint({"build": model.build_options()},
-                                                model.state_dict()), path))
-
-
-@pytest.mark.parametrize("build, message", [({"num_channels": 1}, "takes 1x64x64"),
-                                            ({"num_channels": 3, "image_size": 32},
-                                             "takes 3x32x32")])
-def test_models_of_other_images_are_refused(tmp_path, cache, capsys, build, message):
-    model = write_model(tmp_path / "model.pt", **build)
-    assert main(["navigate", "--models", model, "--out", str(tmp_path / "o"), *TINY]) == 2
-    assert message in capsys.readouterr().err
-    assert not (tmp_path / "o").exists()
-
-
-def test_bad_attribute_and_classifier_files_are_refused(tmp_path, cache, capsys):
-    from disentangle.navigation.classifier import (AttributeClassifier, Classifier,
-                                                   save_classifier)
-    from disentangle.navigation.data import faces_identity
-
-    model = write_model(tmp_path / "model.pt", num_channels=3)
-    base = ["navigate", "--models", model, "--out", str(tmp_path / "o"), *TINY]
-    assert main(base + ["--attributes", "Smiling", "Wings"]) == 2
-    assert "unknown attribute(s) Wings" in capsys.readouterr().err
-    assert main(base + ["--classifier", str(tmp_path / "missing.pt")]) == 2
-    assert "no such file" in capsys.readouterr().err
-    assert main(base + ["--classifier", model]) == 2
-    assert "not an attribute classifier" in capsys.readouterr().err
-    other = {**faces_identity(), "name": "celeba", "source": "CelebA"}
-    path = save_classifier(Classifier(AttributeClassifier(len(other["attributes"])), other,
-                                      {"source": "test", "attributes": {}}),
-                           tmp_path / "celeba.pt")
-    assert main(base + ["--classifier", str(path)]) == 2
-    assert "was trained on celeba" in capsys.readouterr().err
-    assert main(base + ["--steps", "1", "2"]) == 2
-    assert "--steps must include 0" in capsys.readouterr().err
-    assert not (tmp_path / "o").exists()
+def test_edit_curves_move_every_face_towards_the_other_side():
+    model = LinearFaces()
+    codes = np.array([[-1.0, 0.0], [1.5, 0.0]], np.float32)  # without, with attribute 0
+    direction = np.array([0.8, 0.6])  # the edit moves attribute 1 as well
+    edits = edit_curves(model, model, codes, direction, [0, 1, 2], target=0, scored=[0, 1])
+    assert list(edits.has) == [False, True]
+    moved = np.array([[-1 + 0.8 * s, 0.6 * s] for s in (0, 1, 2)])  # the first face's codes
+    probability = 1 / (1 + np.exp(-2 * moved))
+    np.testing.assert_allclose(edits.target[0], probability[:, 0] - probability[0, 0], rtol=1e-5)
+    assert (edits.target > -1e-9).all() and edits.target[1, 2] > 0.3  # the second went down
+    side = np.abs(probability[:, 1] - 0.5)
+    np.testing.assert_allclose(edits.side[0], side, rtol=1e-5)
+    assert list(edits.flipped[0]) == [0, 0, 1] and list(edits.flipped[1]) == [0, 0, 1]
+    np.testing.assert_allclose(edits.pixels[0], [0, 0.175, 0.35], rtol=1e-5)  # (0.8+0.6)s/2/4
+    summary = edit_summary(edits, 0.2, labels=np.array([0, 0]))
+    assert summary["reconstruction_accuracy"] == 0.5 and summary["reached"]
 
 
-@pytest.mark.skipif(not (SHARED / "pretrained").is_dir(), reason="../shared is absent")
-def test_pretrained_celeba_models_without_celeba(tmp_path, cache, monkeypatch):
-    """The public CelebA checkpoints have no labels to navigate by here: samples, traversals
-    and reconstructions of the reference grid are written, and the reconstructions are good."""
-    from analysis.navigation import write_navigation
-    from disentangle.navigation.settings import Settings
-    from disentangle.navigation.study import run_study
+def test_bootstrap_resamples_faces_and_seeds():
+    random_state = np.random.RandomState(0)
+    weights = face_weights(50, 400, random_state)
+    assert weights.shape == (400, 50) and np.allclose(weights.sum(axis=1), 1)
+    values = np.arange(50.0)
+    assert abs((weights @ values).mean() - values.mean()) < 0.5  # unbiased resampled means
+    # Seeds that disagree widen the interval beyond the faces' own spread.
+    same = [np.full(400, 1.0) + 0.01 * random_state.randn(400) for _ in range(3)]
+    spread = [np.full(400, level) + 0.01 * random_state.randn(400) for level in (0.5, 1, 1.5)]
+    narrow, wide = (interval(over_seeds(seeds, random_state), 0.95) for seeds in (same, spread))
+    assert narrow[1] - narrow[0] < 0.05 < 0.5 < wide[1] - wide[0]
+    # A seed that sometimes does not reach the matched change makes the interval unbounded.
+    sometimes = [np.where(random_state.rand(400) < 0.2, np.inf, 1.0) for _ in range(3)]
+    assert interval(over_seeds(sometimes, random_state), 0.95)[1] == np.inf
 
-    monkeypatch.delenv("CELEBA_ROOT", raising=False)
-    reference = SHARED / "reference" / "celeba_samples_10x10.png"
-    models = [SHARED / "pretrained" / "disentangling-vae" / name
-              for name in ("VAE_celeba", "factor_celeba")]
-    result = run_study(models, Settings(dataset="celeba", reference=str(reference)))
-    assert not result.labelled and "no CelebA folder" in result.notes[0]
+
+def test_a_winner_only_when_intervals_separate():
+    assert winner({"A": (1.0, 0.8, 1.2), "B": (2.0, 1.5, 2.5)}) == ("A", [])
+    assert winner({"A": (1.0, 0.8, 1.6), "B": (2.0, 1.5, 2.5)}) == (None, ["B"])
+    assert winner({"A": (1.0, 0.8, np.inf), "B": (2.0, 1.5, 2.5)}) == (None, ["B"])
+    assert winner({"A": (1.0, 0.8, 1.2)}) == (None, [])
+
+
+def validation_entry(auc, count, positives, accuracy):
+    low, high = auc_interval(auc, positives, count - positives)
+    return {"auc": auc, "auc_low": low, "auc_high": high, "count": count,
+            "positives": positives, "accuracy": accuracy}
+
+
+def test_only_a_classifier_clearly_better_than_chance_is_trusted():
+    assert recognised(validation_entry(0.95, 500, 250, 0.90))
+    # The reported case: a 100-image folder with random labels, 10 held out, accuracy 0.40.
+    assert not recognised(validation_entry(0.45, 10, 4, 0.40))
+    assert not recognised(validation_entry(0.80, 10, 5, 0.80))  # good numbers, too few images
+    assert not recognised(validation_entry(0.70, 2000, 1000, 0.65))  # below the AUC floor
+    assert not recognised(validation_entry(0.90, 500, 250, 0.52))  # ranks, but never right
+    assert not recognised(validation_entry(float("nan"), 10, 0, 1.0))  # one side only
+    low, high = auc_interval(0.8, 100, 100)  # Hanley & McNeil's standard error: 0.0309
+    assert (low, high) == pytest.approx((0.8 - 1.96 * 0.0309, 0.8 + 1.96 * 0.0309), abs=1e-3)
+
+
+def study(side_rates: dict[str, list[float]], entries: dict | None = None, noise=0.3,
+          attributes=("Smiling", "Male")):
+    """A finished study of known edits: per setting, one model per seed whose edits of every
+    attribute have side effects ``rate`` per unit strength (the target changes by 0.2)."""
+    from study.navigation.settings import Settings
+    from study.navigation.workflow import StudyResult
+
+    entries = entries or {a: validation_entry(0.95, 500, 250, 0.9) for a in attributes}
+    classifier = Classifier(None, {"attributes": list(entries)},
+                            {"source": "test", "attributes": entries})
+    plan = EditPlan(list(attributes), list(attributes), STRENGTHS, 0.4, 0.02, False, 0)
+    models = []
+    for setting, rates in side_rates.items():
+        for seed, rate in enumerate(rates):
+            model = ModelResult(f"{setting}_seed={seed}", "", "", setting, seed)
+            for number, attribute in enumerate(attributes):
+                for mode in ("unconditional", "conditional"):
+                    held = 0.5 if mode == "conditional" else 1.0
+                    model.curves[(attribute, mode)] = curves(
+                        0.2, rate * held, noise=noise, seed=100 * seed + number)
+            models.append(model)
+    return StudyResult(Settings(resamples=300), models, True, plan, classifier)
+
+
+def test_verdicts_call_a_winner_only_when_the_intervals_separate(tmp_path):
+    from analysis.navigation_figures import interval_figure
+    from analysis.navigation_verdicts import judge
+
+    result = study({"A": [0.05, 0.052, 0.048], "B": [0.1, 0.11, 0.09]})
+    clear = judge(result)
+    assert any(line.startswith("**Overall (Smiling, Male): A edits most cleanly**")
+               for line in clear.lines), clear.lines
+    assert sum("edits most cleanly" in line for line in clear.lines) == 3
+    row = clear.estimates.query("setting == 'A' and attribute == 'Smiling' and "
+                                "mode == 'unconditional'").iloc[0]
+    seeds = [edit_summary(m.curves[("Smiling", "unconditional")], 0.4)["side_effects"]
+             for m in result.models if m.setting == "A"]
+    assert row["estimate"] == pytest.approx(np.mean(seeds))  # the mean over seeds, matched
+    assert row["low"] < row["estimate"] < row["high"] and 0.07 < row["estimate"] < 0.12
+    conditional = [line for line in clear.lines if line.startswith("Holding")][0]
+    assert "A -0.04" in conditional and conditional.count("(lowers them)") == 2  # halved
+    figure = interval_figure(result, clear.estimates, tmp_path)  # the verdicts' figure
+    assert figure.png.stat().st_size > 1000 and "bootstrap interval" in figure.caption
+    # Seeds that disagree: the settings' intervals overlap, and no winner is called.
+    noisy = judge(study({"A": [0.03, 0.08, 0.05], "B": [0.04, 0.1, 0.07]}))
+    assert not any("edits most cleanly" in line for line in noisy.lines)
+    assert any(line.startswith("**Smiling: no winner**") for line in noisy.lines)
+
+
+def test_too_few_seeds_or_a_classifier_at_chance_give_no_verdict():
+    from analysis.navigation_verdicts import judge
+
+    two = judge(study({"A": [0.05, 0.05], "B": [0.1, 0.1], "C": [0.2, 0.2, 0.2]}))
+    assert two.lines[0].startswith("**No verdict**: fewer than two settings have 3 seeds")
+    assert "A: not compared (2 seeds; a verdict needs 3)" in two.lines
+    assert not any("most cleanly" in line for line in two.lines)
+    chance = {"Smiling": validation_entry(0.45, 10, 4, 0.40),
+              "Male": validation_entry(0.55, 10, 5, 0.5)}
+    blind = judge(study({"A": [0.05] * 3, "B": [0.1] * 3}, chance))
+    assert blind.lines[0].startswith("**No verdict at all**")
+    assert any(line.startswith("Smiling: **no verdict**: the classifier is not clearly better "
+                               "than chance") and "accuracy 0.40" in line
+               for line in blind.lines)
+    assert not any("most cleanly" in line or "tie" in line for line in blind.lines)
+    # One attribute recognised: it alone is judged.
+    half = judge(study({"A": [0.05] * 3, "B": [0.1] * 3},
+                       {**chance, "Male": validation_entry(0.95, 500, 250, 0.9)}))
+    assert half.judged == ["Male"] and half.overall == ["Male"]
+    assert any(line.startswith("**Male: A edits most cleanly**") for line in half.lines)
+
+
+def test_method_text_states_the_counts_actually_used():
+    from analysis.navigation_report import method_lines
+    from disentangle.navigation.boundaries import Boundary
+
+    result = study({"A": [0.05] * 3})
+    result.counts = {"labelled": 80, "faces": 10, "classifier_train": 80}
+    result.classifier.validation.update(steps=20, source="10 held-out images (valid split)")
     for model in result.models:
-        error = ((model.reconstructions - result.reference) ** 2).mean()
-        mismatched = ((np.roll(model.reconstructions, 1, axis=0) - result.reference) ** 2).mean()
-        assert error < 0.03 and error < 0.5 * mismatched, (model.name, error, mismatched)
-        assert model.samples.shape == (36, 3, 64, 64)
-        assert model.traversals.shape == (8 * 7, 3, 64, 64)
-    written = write_navigation(result, tmp_path / "out")
-    for name in ("samples", "reconstructions", "traversals_VAE_celeba",
-                 "traversals_factor_celeba"):
-        assert (written["folder"] / f"{name}.png").stat().st_size > 1000
-    assert "no CelebA folder" in written["report"].read_text()
+        model.boundaries = {a: Boundary(a, np.ones(2), 0, 1, 1, 10) for a in result.attributes}
+    text = "\n".join(method_lines(result))
+    assert "encoder means of 80 labelled images" in text and "(10 per side)" in text
+    assert "10 other faces" in text and "trained on 80 images for 20 steps" in text
+    assert "checked on 10 held-out images" in text and "300 bootstrap resamples" in text
+    assert "10,000" not in text
+
+
+def test_an_analysis_rewrite_keeps_the_navigation_section(tmp_path):
+    from analysis.navigation_report import SECTION_START, carry_navigation, merged_report
+
+    previous, staging = tmp_path / "analysis", tmp_path / "staging"
+    (previous / "navigation").mkdir(parents=True)
+    (previous / "navigation" / "strip_Male.png").write_bytes(b"png")
+    block = f"{SECTION_START}\n## Face navigation\n\nverdicts\n<!-- navigation:end -->"
+    (previous / "navigation.md").write_text("# Face navigation study\n\n" + block + "\n")
+    (previous / "report.md").write_text(merged_report("# Old analysis\n", block))
+    staging.mkdir()
+    (staging / "report.md").write_text("# New analysis\n\nnew text\n")
+    assert carry_navigation(previous, staging)
+    report = (staging / "report.md").read_text()
+    assert report.startswith("# New analysis") and report.count(SECTION_START) == 1
+    assert "verdicts" in report and (staging / "navigation" / "strip_Male.png").is_file()
+    assert not carry_navigation(tmp_path / "nothing", staging)
+
+
+def test_default_attributes_are_those_the_classifier_recognises():
+    from disentangle.navigation.settings import DEFAULT_ATTRIBUTES
+    from study.navigation.settings import Settings
+    from study.navigation.workflow import choose_attributes
+
+    names = ["Bald", "Male", "Smiling", "Eyeglasses"]
+    knows = SimpleNamespace(recognised=lambda attribute: attribute == "Male")
+    assert choose_attributes(Settings(), names, knows) == ["Male"]
+    # A classifier that recognises none: the study still edits the defaults the data has (the
+    # report then withholds every verdict).
+    blind = SimpleNamespace(recognised=lambda attribute: False)
+    assert choose_attributes(Settings(), names, blind) == [
+        a for a in DEFAULT_ATTRIBUTES if a in names]
+    assert choose_attributes(Settings(attributes=("Bald", "Bald")), names, blind) == ["Bald"]
+    with pytest.raises(UserError, match="unknown attribute.*Wings"):
+        choose_attributes(Settings(attributes=("Wings",)), names)
+

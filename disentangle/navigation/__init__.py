@@ -1,1 +1,6 @@
-"""Face navigation (InterfaceGAN-style): attribute boundaries in each model's latent space."""
+"""Face navigation (InterfaceGAN-style): attribute boundaries in each model's latent space.
+
+``data`` (labelled face images), ``classifier`` (the attribute classifier and its held-out
+check), ``boundaries`` (SVM boundaries, conditional directions), ``edits`` (edits at matched
+strength), ``model_study`` (one model through all of them), ``uncertainty`` (bootstrap over
+seeds and faces, the winner rule). The application around them is ``study.navigation``."""

@@ -7,9 +7,9 @@ hyperplane, pointing towards the attribute, as the editing direction. Its accura
 on the held-out confident codes (validation) and on all the remaining codes, labelled by
 whether their score is above the middle (``threshold``).
 
-The score is the attribute classifier's probability by default (what InterfaceGAN does with its
-attribute predictors), or the dataset's 0/1 label (``--score labels``), whose "most confident"
-codes are then a random choice among each class.
+The score is the attribute classifier's probability (what InterfaceGAN does with its attribute
+predictors), or the dataset's 0/1 label, whose "most confident" codes are then a random choice
+among each class.
 
 ``conditional_direction(n, others)``: InterfaceGAN's conditional manipulation edits attribute A
 while holding B by moving along n_A - (n_A . n_B) n_B; for several attributes this projects
@@ -83,8 +83,8 @@ def fit_boundary(codes: np.ndarray, scores: np.ndarray, attribute: str = "attrib
             or scores[positive].min() <= scores[negative].max()):
         raise UserError(f"{attribute}: too few images with and without it ({len(positive)} "
                         f"and {len(negative)} of {len(scores)}, or no difference in score); a "
-                        f"boundary needs both sides: use more labelled images (--num-labelled) "
-                        f"or another attribute")
+                        f"boundary needs both sides: use more labelled images or another "
+                        f"attribute")
     chosen = np.concatenate([positive, negative])
     labels = np.concatenate([np.ones(len(positive)), np.zeros(len(negative))])
     shuffled = random_state.permutation(len(chosen))

@@ -3,22 +3,23 @@
 A small CNN (four stride-2 convs, 32-32-64-64 channels, batch norm, one logit per attribute)
 trained with binary cross-entropy on labelled 64x64 RGB faces, half of each batch blurred so
 that it also recognises attributes in the (blurrier) decoded faces. It judges every edit of the
-study, so it is validated on held-out images (per attribute: accuracy and ROC AUC from
-``sklearn.metrics``) and the validation is reported beside every verdict that rests on it.
+study, so it is validated on held-out images (``validation``: per attribute accuracy and ROC
+AUC, each with its interval, and whether it is clearly better than chance) and the validation
+is reported beside every verdict that rests on it.
 
 A checkpoint (``save_classifier`` / ``load_classifier``, read with ``weights_only=True``)
 records the ``identity`` of the data it was trained on (dataset name, attribute names,
 preprocessing): ``load_classifier(path, identity)`` refuses a classifier of other data, so the
 Smiling of one dataset is never scored by a network that learnt another's.
 ``classifier_for(data)`` trains one on first use and caches it under
-``cache_dir()/classifiers/``.
+``cache_dir()/classifiers/``, keyed by the data's identity and how it was trained (steps,
+image counts, seed, folder).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,9 +30,10 @@ from torch import nn
 
 from disentangle.errors import UserError
 from disentangle.navigation.settings import CLASSIFIER_STEPS as DEFAULT_STEPS
+from disentangle.navigation.validation import describe, recognised, validate
 
 CLASSIFIER_FORMAT = "vae-study-attribute-classifier"
-CLASSIFIER_VERSION = 2  # 2: trained on half-blurred batches
+CLASSIFIER_VERSION = 3  # 2: trained on half-blurred batches; 3: AUC intervals, image counts
 DEFAULT_BATCH_SIZE = 64
 
 
@@ -86,23 +88,12 @@ class Classifier:
     def auc(self, attribute: str) -> float:
         return float(self.validation["attributes"][attribute]["auc"])
 
+    def recognised(self, attribute: str) -> bool:
+        """Clearly better than chance on held-out images (see the module docstring)."""
+        return recognised(self.validation["attributes"][attribute])
 
-def validate(network: AttributeClassifier, images, labels: np.ndarray, attribute_names,
-             source: str) -> dict:
-    """Per-attribute accuracy (threshold 0.5) and ROC AUC on held-out ``images``. An attribute
-    whose held-out labels are all equal has no AUC (NaN)."""
-    from sklearn.metrics import roc_auc_score
-
-    probabilities = network.probabilities(images)
-    results = {}
-    for k, name in enumerate(attribute_names):
-        truth = labels[:, k]
-        both = 0 < truth.sum() < len(truth)
-        results[name] = {
-            "accuracy": float(((probabilities[:, k] > 0.5) == truth).mean()),
-            "auc": float(roc_auc_score(truth, probabilities[:, k])) if both else math.nan,
-            "positives": int(truth.sum()), "count": int(len(truth))}
-    return {"source": source, "attributes": results}
+    def describe(self, attribute: str) -> str:
+        return describe(self.validation["attributes"][attribute])
 
 
 def blur_half(images: torch.Tensor, random_state: np.random.RandomState) -> torch.Tensor:
@@ -161,6 +152,7 @@ def train_classifier(train, held_out, steps: int = DEFAULT_STEPS,
                   f"attributes), labels from the generator")
     validation = validate(network, held_out.images(np.arange(len(held_out))), held_out.labels,
                           train.attribute_names, source)
+    validation.update(train_images=len(train), steps=steps, batch_size=batch_size)
     return Classifier(network, train.identity, validation)
 
 
@@ -192,8 +184,7 @@ def load_classifier(path: str | Path, identity: dict | None = None) -> Classifie
     path = Path(path)
     if not path.is_file():
         raise UserError(f"no classifier file at {path}: give a file written by `vae-study "
-                        f"navigate` (under <cache>/classifiers/), or leave out --classifier to "
-                        f"train one")
+                        f"navigate` (under <cache>/classifiers/), or none to train one")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError,
@@ -202,11 +193,15 @@ def load_classifier(path: str | Path, identity: dict | None = None) -> Classifie
                         f"{str(error).splitlines()[0][:100]})") from None
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != CLASSIFIER_FORMAT:
         raise UserError(f"{path} is not an attribute classifier of vae-study (a model "
-                        f"checkpoint goes to --models, not --classifier)")
+                        f"checkpoint is a model to study, not a classifier)")
+    if checkpoint.get("version") != CLASSIFIER_VERSION:
+        raise UserError(f"{path} is an attribute classifier of an older vae-study (format "
+                        f"{checkpoint.get('version')}, now {CLASSIFIER_VERSION}) whose validation "
+                        f"lacks the AUC intervals the verdicts need: train a new one")
     if identity is not None and checkpoint["identity"] != identity:
         raise UserError(f"{path} was trained on {describe_identity(checkpoint['identity'])}, "
                         f"not on {describe_identity(identity)}: give a classifier of this "
-                        f"dataset or leave out --classifier to train one")
+                        f"dataset, or none to train one")
     from disentangle.models import load_state
 
     network = AttributeClassifier(**checkpoint["build"])
@@ -216,11 +211,12 @@ def load_classifier(path: str | Path, identity: dict | None = None) -> Classifie
                       path)
 
 
-def cache_path(identity: dict, steps: int, cache_dir: str | Path | None = None) -> Path:
-    """Where ``classifier_for`` keeps the classifier of data with ``identity``."""
+def cache_path(identity: dict, training: dict, cache_dir: str | Path | None = None) -> Path:
+    """Where ``classifier_for`` keeps the classifier of data with ``identity`` trained as
+    ``training`` says (steps, image counts, seed, folder: anything that changes it)."""
     from disentangle.data import cache_dir as default_cache_dir
 
-    key = json.dumps([identity, steps, CLASSIFIER_VERSION], sort_keys=True)
+    key = json.dumps([identity, training, CLASSIFIER_VERSION], sort_keys=True, default=str)
     digest = hashlib.sha1(key.encode()).hexdigest()[:12]
     base = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     return base / "classifiers" / f"{identity['name']}-{digest}.pt"
@@ -228,13 +224,14 @@ def cache_path(identity: dict, steps: int, cache_dir: str | Path | None = None) 
 
 def classifier_for(identity: dict, make_sets, steps: int = DEFAULT_STEPS,
                    path: str | Path | None = None, cache_dir: str | Path | None = None,
-                   progress: bool = False) -> Classifier:
+                   progress: bool = False, training: dict | None = None) -> Classifier:
     """The classifier of the data with ``identity``: read from ``path`` (checked against the
-    identity), else from the cache, else trained now on ``make_sets()`` -> (train, held-out
+    identity), else from the cache (keyed by ``identity``, ``steps`` and ``training``: what
+    else decides the training data), else trained now on ``make_sets()`` -> (train, held-out
     ``LabelledImages``) and cached."""
     if path is not None:
         return load_classifier(path, identity)
-    cached = cache_path(identity, steps, cache_dir)
+    cached = cache_path(identity, {**(training or {}), "steps": steps}, cache_dir)
     if cached.is_file():
         return load_classifier(cached, identity)
     if progress:

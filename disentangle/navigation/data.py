@@ -103,13 +103,9 @@ def _render_indices(indices) -> np.ndarray:
 
 def _map(function, tasks, workers: int | None) -> list:
     """``function`` over ``tasks``, in ``workers`` processes when more than one."""
-    workers = min(workers or 1, len(tasks))
-    if workers <= 1:
-        return [function(task) for task in tasks]
-    import multiprocessing
+    from disentangle.parallel import parallel_map
 
-    with multiprocessing.get_context().Pool(workers) as pool:
-        return pool.map(function, tasks)
+    return list(parallel_map(function, tasks, workers or 1))
 
 
 def faces_identity() -> dict:

@@ -1,30 +1,29 @@
-"""Editing faces by moving their codes along a direction, and measuring what changed.
+"""Editing faces along a latent direction, and what the edit changed, at matched strength.
 
-``navigate(model, classifier, codes, direction, steps)`` moves every code z to z + s * n for
-each step s (default -3 .. 3, in units of the latent prior's standard deviation, as the codes'
-prior is N(0, I)), decodes and classifies the images. ``edit_measures`` turns that into:
+``edit_curves(model, classifier, codes, direction, strengths, target, scored)`` moves each code
+z to z + σ s n for every strength s (0 first, in units of the latent prior's standard
+deviation: the codes' prior is N(0, I)), where σ = +1 for a face whose reconstruction the
+classifier finds without the target attribute and -1 for one with it, so every face is edited
+towards the other side. It decodes and classifies every edited code and keeps, per face and
+strength: the change of the target's probability towards the other side, the mean absolute
+change of every other scored attribute's probability (side effects), whether the classified
+target flipped, and the mean absolute pixel change.
 
-* per step: the mean change of the target attribute's probability against step 0 (the
-  reconstruction), the mean absolute change of every other scored attribute (side effects),
-  and the mean absolute pixel change;
-* per edit (the summary): each face is edited towards the opposite side of the target
-  (the largest positive step for faces the classifier finds without it, the largest negative
-  step for those with it). ``success_rate``: share of faces whose classified attribute flips.
-  ``target_change``: mean |change| of the target probability. ``side_effects``: mean |change|
-  of the other attributes. ``side_effect_ratio``: side_effects / target_change (lower is a
-  cleaner edit; NaN when the target moves by less than ``MIN_TARGET_CHANGE``, as there is no
-  edit to compare the side effects with). ``pixel_change``: mean |change| of the pixels.
+Comparing models at one latent distance would reward a model just for the scale of its latent
+space. ``matched`` finds instead the strength at which the *mean* change of the target reaches
+a common value Δ (linear interpolation on the strength grid; the first crossing), and reads the
+side effects, flip rate and pixel change there. An edit whose mean change never reaches Δ on
+the grid is *unreached*: its matched side effects are +inf, worse than any reached edit.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
-from disentangle.navigation.settings import DEFAULT_STEPS
-
-#: Below this mean change of the target probability an edit did nothing: no side-effect ratio.
-MIN_TARGET_CHANGE = 0.05
+from disentangle.errors import UserError
 
 
 def decode(model, codes: np.ndarray, batch_size: int = 512) -> np.ndarray:
@@ -37,65 +36,106 @@ def decode(model, codes: np.ndarray, batch_size: int = 512) -> np.ndarray:
     return np.concatenate(out)
 
 
-def check_steps(steps) -> np.ndarray:
-    """The steps as a sorted array that contains 0 and reaches both sides."""
-    from disentangle.errors import UserError
-
-    steps = np.asarray(sorted(set(float(s) for s in steps)))
-    if 0.0 not in steps or steps.min() >= 0 or steps.max() <= 0:
-        raise UserError(f"--steps must include 0 and at least one negative and one positive "
-                        f"step (e.g. -3 -2 -1 0 1 2 3), got {' '.join(f'{s:g}' for s in steps)}")
-    return steps
-
-
-def navigate(model, classifier, codes: np.ndarray, direction: np.ndarray, steps=DEFAULT_STEPS):
-    """(images (S, N, C, H, W), probabilities (S, N, K)) of ``codes`` moved by each step."""
-    steps = check_steps(steps)
-    moved = codes[None] + steps[:, None, None] * np.asarray(direction)[None, None]
-    flat = moved.reshape(-1, codes.shape[1]).astype(np.float32)
-    images = decode(model, flat)
-    probabilities = classifier.probabilities(images)
-    return (images.reshape(len(steps), len(codes), *images.shape[1:]),
-            probabilities.reshape(len(steps), len(codes), -1))
+def check_strengths(strengths) -> np.ndarray:
+    """The strengths as an increasing array that starts at 0 and has a positive value."""
+    values = np.asarray(sorted(set(float(s) for s in strengths)))
+    if len(values) < 2 or values[0] != 0.0:
+        listed = " ".join(f"{s:g}" for s in values)
+        raise UserError(f"edit strengths must be 0 and at least one positive distance "
+                        f"(e.g. 0 0.5 1 2 4), got {listed or 'none'}")
+    return values
 
 
-def edit_measures(images: np.ndarray, probabilities: np.ndarray, steps, target: int,
-                  scored: list[int], labels: np.ndarray | None = None
-                  ) -> tuple[list[dict], dict]:
-    """(one row per step, the summary) as in the module docstring; ``target`` and ``scored``
-    (the attributes whose changes count) index the classifier's attributes. With the faces'
-    true ``labels`` of the target (N,), the summary adds ``reconstruction_accuracy``: how often
-    the classifier finds the true attribute in the reconstruction (step 0), i.e. whether the
-    attribute survives encoding and decoding at all."""
-    steps = check_steps(steps)
-    zero = int(np.flatnonzero(steps == 0)[0])
+def check_target_change(delta: float) -> float:
+    if not 0 < delta < 1:
+        raise UserError(f"the matched target change is a change of a probability: it must lie "
+                        f"in (0, 1), e.g. 0.4; got {delta:g}")
+    return float(delta)
+
+
+@dataclass
+class EditCurves:
+    """One edit of N faces at S strengths (see the module docstring); arrays are (N, S)."""
+
+    strengths: np.ndarray
+    target: np.ndarray    # change of the target's probability towards the other side
+    side: np.ndarray      # mean |change| of the other scored attributes' probabilities
+    flipped: np.ndarray   # the classified target is on the other side (0/1)
+    pixels: np.ndarray    # mean |change| of the pixels
+    has: np.ndarray       # (N,): the reconstruction has the target attribute
+
+
+def edit_curves(model, classifier, codes: np.ndarray, direction: np.ndarray, strengths,
+                target: int, scored: list[int]) -> EditCurves:
+    """Edit ``codes`` (N, D) along the unit ``direction`` at each strength; ``target`` and
+    ``scored`` (the attributes whose changes count as side effects) index the classifier's
+    attributes."""
+    strengths = check_strengths(strengths)
+    start_images = decode(model, codes)
+    start = classifier.probabilities(start_images)  # (N, K)
+    has = start[:, target] > 0.5
+    sign = np.where(has, -1.0, 1.0)
+    moved = (codes[None] + strengths[1:, None, None] * sign[None, :, None]
+             * np.asarray(direction)[None, None])
+    images = decode(model, moved.reshape(-1, codes.shape[1]).astype(np.float32))
+    probabilities = classifier.probabilities(images).reshape(len(strengths) - 1, len(codes), -1)
+    probabilities = np.concatenate([start[None], probabilities])  # (S, N, K)
+    images = images.reshape(len(strengths) - 1, len(codes), *images.shape[1:])
+    change = probabilities - start[None]
     others = [k for k in scored if k != target]
-    change = probabilities - probabilities[zero][None]
-    pixels = np.abs(images - images[zero][None]).mean(axis=(2, 3, 4))  # (S, N)
-    rows = [{"step": float(step),
-             "target_change": float(change[i, :, target].mean()),
-             "target_probability": float(probabilities[i, :, target].mean()),
-             "side_effects": float(np.abs(change[i][:, others]).mean()) if others else 0.0,
-             "pixel_change": float(pixels[i].mean())} for i, step in enumerate(steps)]
+    side = (np.abs(change[:, :, others]).mean(axis=2) if others
+            else np.zeros(change.shape[:2]))
+    final = probabilities[:, :, target] > 0.5
+    pixels = np.abs(images - start_images[None]).mean(axis=(2, 3, 4))
+    return EditCurves(strengths, (change[:, :, target] * sign).T, side.T,
+                      (final != has[None]).T.astype(np.float64),
+                      np.concatenate([np.zeros((1, len(codes))), pixels]).T, has)
 
-    start = probabilities[zero, :, target]
-    has = start > 0.5
-    # Faces without the attribute move up to the last step, faces with it down to the first.
-    edited = np.where(has, 0, len(steps) - 1)
-    faces = np.arange(probabilities.shape[1])
-    final = probabilities[edited, faces]  # (N, K)
-    flipped = np.where(has, final[:, target] <= 0.5, final[:, target] > 0.5)
-    target_change = np.abs(final[:, target] - start)
-    side = (np.abs(final[:, others] - probabilities[zero][:, others]).mean(axis=1)
-            if others else np.zeros(len(faces)))
-    summary = {"success_rate": float(flipped.mean()),
-               "target_change": float(target_change.mean()),
-               "side_effects": float(side.mean()),
-               "side_effect_ratio": (float(side.mean() / target_change.mean())
-                                     if target_change.mean() >= MIN_TARGET_CHANGE
-                                     else float("nan")),
-               "pixel_change": float(pixels[edited, faces].mean()),
-               "faces": int(len(faces)), "faces_with_attribute": int(has.sum())}
+
+def crossing(target_curve: np.ndarray, delta: float):
+    """Where each mean target curve (..., S) first reaches ``delta``: (index k of the grid
+    point at or after the crossing, fraction of the way from k-1 to k, reached)."""
+    reached_at = target_curve >= delta
+    reached = reached_at[..., 1:].any(axis=-1)
+    k = np.where(reached, reached_at[..., 1:].argmax(axis=-1) + 1, 1)
+    low = np.take_along_axis(target_curve, (k - 1)[..., None], -1)[..., 0]
+    high = np.take_along_axis(target_curve, k[..., None], -1)[..., 0]
+    step = np.where(high > low, high - low, 1.0)
+    return k, np.clip((delta - low) / step, 0.0, 1.0), reached
+
+
+def at_crossing(curve: np.ndarray, k, fraction, reached, unreached=np.inf) -> np.ndarray:
+    """``curve`` (..., S) interpolated at the crossing; ``unreached`` where there is none."""
+    low = np.take_along_axis(curve, (k - 1)[..., None], -1)[..., 0]
+    high = np.take_along_axis(curve, k[..., None], -1)[..., 0]
+    return np.where(reached, low + fraction * (high - low), unreached)
+
+
+def matched(target_curve: np.ndarray, side_curve: np.ndarray, delta: float) -> np.ndarray:
+    """Side effects (...,) where the mean target curves (..., S) reach ``delta``; +inf where
+    they do not (see the module docstring)."""
+    k, fraction, reached = crossing(target_curve, delta)
+    return at_crossing(side_curve, k, fraction, reached)
+
+
+def edit_summary(curves: EditCurves, delta: float, labels: np.ndarray | None = None) -> dict:
+    """One edit in numbers: the matched strength (inf when unreached), side effects, flip rate
+    and pixel change there, the largest mean target change on the grid and, with the faces'
+    true ``labels`` of the target, how often the reconstruction keeps the attribute."""
+    target, side = curves.target.mean(axis=0), curves.side.mean(axis=0)
+    k, fraction, reached = crossing(target, delta)
+    strengths = curves.strengths
+    summary = {
+        "reached": bool(reached),
+        "matched_strength": float(at_crossing(strengths, k, fraction, reached)),
+        "side_effects": float(at_crossing(side, k, fraction, reached)),
+        "flip_rate": float(at_crossing(curves.flipped.mean(axis=0), k, fraction, reached,
+                                       np.nan)),
+        "pixel_change": float(at_crossing(curves.pixels.mean(axis=0), k, fraction, reached,
+                                          np.nan)),
+        "max_target_change": float(target.max()),
+        "faces": int(len(curves.has)), "faces_with_attribute": int(curves.has.sum())}
     if labels is not None:
-        summary["reconstruction_accuracy"] = float((has == (np.asarray(labels) > 0)).mean())
-    return rows, summary
+        summary["reconstruction_accuracy"] = float((curves.has == (np.asarray(labels) > 0))
+                                                   .mean())
+    return summary
