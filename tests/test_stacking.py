@@ -9,6 +9,8 @@ without it; the stacked Adam equal to torch's."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -172,9 +174,11 @@ def test_the_stacked_adam_is_torch_adam_per_model_and_frozen_models_keep_their_s
     references = [torch.optim.Adam(params, lr=1e-3, betas=(0.5, 0.9)) for params in alone]
     for step in range(12):
         gradients = [torch.randn_like(p) for p in stacked]
+        active = torch.tensor([True, True, step < 4])
         for param, gradient in zip(stacked, gradients):
             param.grad = gradient.clone()
-        active = torch.tensor([True, True, step < 4])
+            if not active[2]:
+                param.grad[2] = math.nan   # a diverged model's gradient
         optimizer.step(active)
         for k in range(3):
             if active[k]:
@@ -183,6 +187,10 @@ def test_the_stacked_adam_is_torch_adam_per_model_and_frozen_models_keep_their_s
                 references[k].step()
     for k in range(3):
         assert all(torch.equal(stacked[i][k], alone[k][i]) for i in range(2))
+        for i in range(2):
+            state = references[k].state[alone[k][i]]
+            assert torch.equal(optimizer.exp_avg[i][k], state["exp_avg"])
+            assert torch.equal(optimizer.exp_avg_sq[i][k], state["exp_avg_sq"])
     assert optimizer.steps.tolist() == [12, 12, 4]
 
 

@@ -21,33 +21,54 @@ class StackedAdam:
                  eps: float = 1e-8):
         self.params = params
         self.lr, self.betas, self.eps = lr, tuple(betas), eps
-        size = params[0].shape[0]
+        size, device = params[0].shape[0], params[0].device
         # float64, as torch's Adam computes the bias corrections in Python floats
-        self.steps = torch.zeros(size, dtype=torch.float64, device=params[0].device)
+        self.steps = torch.zeros(size, dtype=torch.float64, device=device)
         self.exp_avg = [torch.zeros_like(p, memory_format=torch.preserve_format)
                         for p in params]
         self.exp_avg_sq = [torch.zeros_like(p, memory_format=torch.preserve_format)
                            for p in params]
+        # Per-model flags and coefficients, refreshed in place each step, with a view shaped
+        # to broadcast over each parameter.
+        self._active = torch.zeros(size, dtype=torch.bool, device=device)
+        self._coefficients = torch.zeros(4, size, dtype=params[0].dtype, device=device)
+        shapes = [(-1,) + (1,) * (p.ndim - 1) for p in params]
+        self._active_views = [self._active.view(shape) for shape in shapes]
+        self._views = [[row.view(shape) for shape in shapes] for row in self._coefficients]
 
     @torch.no_grad()
     def step(self, active: torch.Tensor) -> None:
-        """One update of every model whose ``active`` flag (S,) is true, from ``p.grad``."""
+        """One update of every model whose ``active`` flag (S,) is true, from ``p.grad``.
+
+        A frozen model's gradient is zeroed (it may be NaN) and its coefficients are the ones
+        that leave everything as it is (momentum weight 0, second-moment decay 1, step size 0),
+        so one set of in-place list operations (``torch._foreach_*``, as ``torch.optim.Adam``
+        uses: a few fused kernels on a GPU) serves the whole stack without a device sync."""
         beta1, beta2 = self.betas
+        self._active.copy_(active)
         self.steps += active.double()
-        step_sizes = (self.lr / (1 - beta1 ** self.steps)).float()
-        root_corrections2 = torch.sqrt(1 - beta2 ** self.steps).float()
-        for param, exp_avg, exp_avg_sq in zip(self.params, self.exp_avg, self.exp_avg_sq):
-            if param.grad is None:
-                continue
-            shape = (-1,) + (1,) * (param.ndim - 1)
-            live = active.view(shape)
-            grad = torch.where(live, param.grad, 0.0)
-            exp_avg.copy_(torch.where(live, exp_avg.lerp(grad, 1 - beta1), exp_avg))
-            exp_avg_sq.copy_(torch.where(
-                live, exp_avg_sq.mul(beta2).addcmul_(grad, grad, value=1 - beta2), exp_avg_sq))
-            denominator = (exp_avg_sq.sqrt() / root_corrections2.view(shape)).add_(self.eps)
-            update = param - step_sizes.view(shape) * exp_avg / denominator
-            param.copy_(torch.where(live, update, param))
+        self._coefficients.copy_(torch.stack([
+            torch.where(active, self.lr / (1 - beta1 ** self.steps), 0.0),
+            torch.where(self.steps > 0, torch.sqrt(1 - beta2 ** self.steps), 1.0),
+            torch.where(active, 1 - beta1, 0.0).double(),
+            torch.where(active, beta2, 1.0).double()]))
+        chosen = [index for index, param in enumerate(self.params) if param.grad is not None]
+        params = [self.params[index] for index in chosen]
+        exp_avgs = [self.exp_avg[index] for index in chosen]
+        exp_avg_sqs = [self.exp_avg_sq[index] for index in chosen]
+        step_sizes, root_corrections2, momentum_weights, decays = (
+            [views[index] for index in chosen] for views in self._views)
+        grads = [torch.where(self._active_views[index], self.params[index].grad, 0.0)
+                 for index in chosen]
+        torch._foreach_lerp_(exp_avgs, grads, momentum_weights)
+        torch._foreach_mul_(exp_avg_sqs, decays)
+        torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1 - beta2)
+        denominators = torch._foreach_sqrt(exp_avg_sqs)
+        torch._foreach_div_(denominators, root_corrections2)
+        torch._foreach_add_(denominators, self.eps)
+        updates = torch._foreach_mul(step_sizes, exp_avgs)
+        torch._foreach_div_(updates, denominators)
+        torch._foreach_sub_(params, updates)
 
     def zero_grad(self) -> None:
         for param in self.params:
