@@ -78,10 +78,12 @@ def run(args) -> int:
     analysis = analyze(args.sweep_dir, args.out, sanity=args.sanity,
                        rule=Rule(min_seeds=args.min_seeds, alpha=args.alpha),
                        traversals=not args.no_traversals)
+    key_width = max(len(v.key) for v in analysis.verdicts)
     width = max(len(v.source) for v in analysis.verdicts)
-    print("verdicts:")
-    for verdict in analysis.verdicts:
-        print(f"  {verdict.source:<{width}}  {verdict.verdict}")
+    print("verdicts (numbered as in the report):")
+    for number, verdict in enumerate(analysis.verdicts, 1):
+        print(f"  {number:>2}  {verdict.key:<{key_width}}  {verdict.source:<{width}}  "
+              f"{verdict.verdict}")
     print(f"figures: {len(analysis.figures)} in {analysis.out_dir / 'figures'} (PNG and PDF)")
     print(f"tables:  {analysis.out_dir / 'tables'}")
     print(f"report:  {analysis.report}")
