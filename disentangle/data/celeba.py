@@ -69,8 +69,8 @@ def find_celeba_folder(root: str | Path | None) -> Path:
     if root is None:
         root = os.environ.get("CELEBA_ROOT")
         if not root:
-            raise UserError("no CelebA folder given: pass --root DIR (the folder holding "
-                            "celeba/img_align_celeba) or set $CELEBA_ROOT")
+            raise UserError("no CelebA folder given: pass root, the folder holding "
+                            "celeba/img_align_celeba, or set $CELEBA_ROOT")
     root = Path(root).expanduser()
     if not root.is_dir():
         raise UserError(f"CelebA root {root} does not exist or is not a folder: pass the folder "

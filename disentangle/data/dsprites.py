@@ -246,7 +246,7 @@ def pack_npz(path: Path, progress: bool = False) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"dSprites file {path} does not exist: pass the path of {FILE_NAME} "
-                        f"with --npz or ${ENV_VAR}, or omit both to render it offline")
+                        f"as npz or in ${ENV_VAR}, or give neither to render it offline")
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as error:

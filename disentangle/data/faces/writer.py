@@ -92,7 +92,7 @@ def write_faces(out: str | Path | None = None, num: int = 50_000, seed: int = 0,
     with other settings is replaced; a folder this generator did not write is never touched.
     The tree is built next to its destination and renamed into place when complete."""
     if num < 1:
-        raise UserError(f"--num must be at least 1, got {num}")
+        raise UserError(f"num (the number of faces) must be at least 1, got {num}")
     out = Path(out) if out is not None else default_faces_root()
     target = out / "celeba"
     manifest = _manifest(num, seed)
