@@ -3,7 +3,8 @@
 Rendering dSprites, decoding CelebA, writing synthetic faces and rendering labelled faces all
 split their work into chunks that independent processes can do; this maps a function over
 them in order, with an optional progress bar, in one process when one worker is asked for
-(or there is one chunk), so tests and small jobs pay no start-up cost.
+(or there is one chunk), so tests and small jobs pay no start-up cost. Workers are started
+fresh ("spawn"), each importing what its function needs (about a second with torch).
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ def parallel_map(function: Callable, tasks: Iterable, workers: int | None = None
             return
         import multiprocessing
 
-        with multiprocessing.get_context().Pool(workers) as pool:
+        # Fresh interpreters, not forks: a process forked after torch has run its thread pool
+        # (or while another thread holds a lock) can wait forever on a copied lock.
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
             for result in pool.imap(function, tasks):
                 bar.update(count(result))
                 yield result

@@ -297,6 +297,41 @@ def test_a_pickled_dataset_renders_the_same_faces():
     assert np.array_equal(copy.images(indices), images)
 
 
+def test_a_training_pool_serves_its_pre_rendered_faces_and_the_trainer_draws_from_it(
+        tmp_path, monkeypatch):
+    """``pool``: training batches come from that many faces of the whole set, rendered once
+    into the cache (to within the 1/255 of uint8) and read back by later datasets without
+    rendering; the metrics' ``images`` still render any index; the Trainer draws only pool
+    positions and trains on them."""
+    from disentangle.data.faces.pool import pool_indices, pool_path
+    from disentangle.training import Trainer
+
+    monkeypatch.setenv("VAE_STUDY_CACHE", str(tmp_path))
+    dataset = get_dataset("faces", pool=40, pool_seed=3)
+    assert dataset.training_size == 40 and len(dataset) == 2 ** 16 * 240_000
+    assert dataset.describe()["training_pool"] == {"size": 40, "seed": 3}
+    positions = torch.tensor([0, 39, 7])
+    batch = dataset.training_images(positions)
+    rendered = dataset.images(pool_indices(len(dataset), 40, 3)[[0, 39, 7]])
+    assert batch.dtype == torch.float32
+    assert np.abs(batch.numpy() - rendered).max() <= 0.5 / 255 + 1e-6
+    path = pool_path(tmp_path, 40, 3, True)
+    written = path.stat().st_mtime_ns
+    again = get_dataset("faces", pool=40, pool_seed=3).training_images(positions)
+    assert torch.equal(again, batch) and path.stat().st_mtime_ns == written
+    with pytest.raises(IndexError):
+        dataset.training_images(torch.tensor([40]))
+
+    trainer = Trainer({"model": "vae", "seed": 0, "batch_size": 8, "precision": "fp32"},
+                      dataset, "cpu")
+    drawn = trainer.streams.step_inputs(0)["indices"]
+    assert drawn.max() < 40
+    assert torch.equal(trainer._images(drawn), dataset.training_images(drawn[0]))
+    assert trainer.train_steps(2)["diverged"] == 0
+    with pytest.raises(UserError, match="pool=-1"):
+        get_dataset("faces", pool=-1)
+
+
 def test_written_layout_round_trips_through_the_celeba_loader(tmp_path):
     folder = write_faces(tmp_path, num=50, seed=3, workers=1)
     assert folder == tmp_path / "celeba"

@@ -226,7 +226,7 @@ def test_sweep_then_analyze_then_navigate(ray_cluster, tmp_path, tiny, faces_cla
     storage, sweep = tmp_path / "results", tmp_path / "results" / "faces"
     assignments = tiny(epochs=1, steps=3, seeds=(0, 1, 2)) + [
         'variants=[{"model": "vae"}, {"model": "beta_vae", "beta": 4}]', "stack=seeds",
-        "metrics.enabled=false", "images.every=0"]
+        "metrics.enabled=false", "images.every=0", "dataset.pool=96"]
     assert main(["sweep", "--preset", "faces", *sum((["--set", a] for a in assignments), []),
                  "--storage", str(storage), "--name", "faces"]) == 0
     navigate = ["navigate", "--sweep", str(sweep), "--classifier", faces_classifier, *TINY,

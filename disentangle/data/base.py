@@ -62,6 +62,17 @@ class ImageDataset(abc.ABC):
         host = self.images(indices.cpu().numpy())
         return torch.from_numpy(host).to(indices.device, non_blocking=True)
 
+    @property
+    def training_size(self) -> int:
+        """How many images training draws its batches from (the range of
+        ``training_images``' positions): all of them, unless a dataset trains on a pool."""
+        return len(self)
+
+    def training_images(self, positions):
+        """The training batch at ``positions`` (a LongTensor in [0, ``training_size``)) as
+        float32 on their device: ``torch_images`` unless a dataset trains on a pool."""
+        return self.torch_images(positions)
+
     def sample_indices(self, num: int, random_state: np.random.RandomState) -> np.ndarray:
         """``num`` indices drawn uniformly with replacement (the papers' minibatch sampling)."""
         return random_state.randint(0, len(self), size=num).astype(np.int64)

@@ -90,7 +90,7 @@ class StackTrainer:
         self._build_optimisers()
         discriminated = set(self.discriminated.tolist()) if self.discriminator else set()
         self.streams = StackStreams([
-            ModelStreams(config["seed"], len(dataset), self.settings["batch_size"],
+            ModelStreams(config["seed"], dataset.training_size, self.settings["batch_size"],
                          self.settings["latent_dim"], index in discriminated,
                          self.settings["tc_permutation"] == "two_batch")
             for index, config in enumerate(self.configs)], self.device)
@@ -146,7 +146,7 @@ class StackTrainer:
         """The batches of every model, (B, S*C, H, W), for their indices (S, B)."""
         size, batch = indices.shape
         if self.dataset.deterministic_observations:
-            images = self.dataset.torch_images(indices.t().reshape(-1))
+            images = self.dataset.training_images(indices.t().reshape(-1))
         else:   # a random observation per draw, from each model's own stream
             host = indices.cpu().numpy()
             images = torch.from_numpy(np.stack(
