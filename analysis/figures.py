@@ -22,6 +22,7 @@ from scipy import stats
 from analysis.results import (hyperparameter_symbol, metric_columns, model_metrics, model_name,
                               preset_column, score_column)
 from disentangle import kinds as registry
+from disentangle.metrics.registry import METRICS
 
 PAGE_WIDTH = 7.0  # inches, a two-column paper's text width
 STYLE = {"font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8, "legend.fontsize": 7,
@@ -75,6 +76,11 @@ def label(column: str) -> str:
     if column.startswith("paper_"):
         base = label(column.removeprefix("paper_"))
         return base.replace("(fast)", "(paper)") if "(fast)" in base else f"{base} (paper)"
+    for spec in METRICS.values():   # another metric's result: named as the registry names it
+        if column in spec.result_keys:
+            words = column.removeprefix(f"{spec.key}_").replace("_", " ")
+            prefix = spec.name.split()[0] + " " if column.startswith(f"{spec.key}_") else ""
+            return f"{prefix}{words} (fast)"
     return column.replace("_", " ")
 
 
@@ -338,7 +344,7 @@ def metric_correlations(final: pd.DataFrame, folder: Path) -> FigureFile | None:
     figure = new_figure(min(size, PAGE_WIDTH), min(size, PAGE_WIDTH) * 0.92)
     axis = figure.subplots()
     image = axis.imshow(matrix.to_numpy(), cmap="RdBu_r", vmin=-1, vmax=1)
-    names = [label(c) for c in columns]
+    names = [textwrap.fill(label(c), 28) for c in columns]   # long labels would crush the map
     axis.set_xticks(range(len(columns)), names, rotation=60, ha="right", fontsize=6.5)
     axis.set_yticks(range(len(columns)), names, fontsize=6.5)
     for i in range(len(columns)):
