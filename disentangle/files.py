@@ -54,6 +54,23 @@ def write_table(table, path: str | Path) -> Path:
 
 
 @contextlib.contextmanager
+def exclusive_lock(path: str | Path) -> Iterator[None]:
+    """Holds an exclusive lock on the file ``path`` (created if absent) for the block, waiting
+    while another process (or another open of it) holds it: so that of several trials starting
+    together on one machine, one builds a shared cache file and the others wait for it."""
+    import fcntl
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
 def staged_folder(folder: str | Path) -> Iterator[Path]:
     """A staging folder beside ``folder`` to build outputs in; when the block ends without an
     error it replaces ``folder`` (a previous one is removed only after the swap), and when it

@@ -332,6 +332,28 @@ def test_a_training_pool_serves_its_pre_rendered_faces_and_the_trainer_draws_fro
         get_dataset("faces", pool=-1)
 
 
+def test_a_pool_being_rendered_elsewhere_is_waited_for_not_rendered_again(tmp_path):
+    """While another process holds the pool's lock (rendering it), a trial asking for the pool
+    waits, then reads the file that process wrote instead of rendering its own. The stand-in
+    file here is all zeros, which no rendered face is."""
+    import threading
+
+    from disentangle.data.faces.pool import load_pool, pool_path
+    from disentangle.files import exclusive_lock
+
+    path = pool_path(tmp_path, 4, 0, False)
+    loaded = []
+    with exclusive_lock(path.with_name(path.name + ".lock")):
+        waiting = threading.Thread(target=lambda: loaded.append(
+            load_pool(path, np.arange(4), vary_nuisance=False, progress=False)))
+        waiting.start()
+        waiting.join(timeout=0.5)
+        assert waiting.is_alive() and not path.exists()
+        np.save(path, np.zeros((4, 3, 64, 64), np.uint8))
+    waiting.join()
+    assert loaded[0].shape == (4, 3, 64, 64) and not loaded[0].any()
+
+
 def test_written_layout_round_trips_through_the_celeba_loader(tmp_path):
     folder = write_faces(tmp_path, num=50, seed=3, workers=1)
     assert folder == tmp_path / "celeba"

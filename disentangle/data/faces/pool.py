@@ -11,6 +11,8 @@ render any factor combination they ask for. The stored images are the rendered o
 The pool lives in ``cache_dir()/faces/`` under a name holding everything that fixes it (size,
 seed, nuisance grid or not, renderer version), is rendered once per machine by every core, and
 written under a temporary name and renamed, so a run interrupted while rendering leaves none.
+Trials starting together on one machine take turns at a lock file beside it: one renders, the
+others wait and read its file (rather than each starting a process per core).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 
 from disentangle.data.faces.canvas import IMAGE_SIZE
 from disentangle.data.faces.writer import FORMAT_VERSION
-from disentangle.files import atomic_path
+from disentangle.files import atomic_path, exclusive_lock
 from disentangle.parallel import parallel_map
 
 _CHUNK = 2048  # faces per rendering task
@@ -49,17 +51,23 @@ def load_pool(path: Path, indices: np.ndarray, vary_nuisance: bool,
               progress: bool = True) -> np.ndarray:
     """The pool's images (N, 3, H, W) uint8, memory-mapped read-only from ``path``; rendered
     into it first when it does not exist yet."""
-    if not path.exists():
-        chunks = [(vary_nuisance, indices[start:start + _CHUNK])
-                  for start in range(0, len(indices), _CHUNK)]
-        with atomic_path(path) as temporary:
-            images = np.lib.format.open_memmap(temporary, mode="w+", dtype=np.uint8,
-                                               shape=(len(indices), 3, IMAGE_SIZE, IMAGE_SIZE))
-            start = 0
-            for rendered in parallel_map(_render_chunk, chunks, total=len(indices),
-                                         progress="faces pool" if progress else None):
-                images[start:start + len(rendered)] = rendered
-                start += len(rendered)
-            images.flush()
-            del images
+    with __import__("contextlib").nullcontext():
+        if not path.exists():
+            _render_pool(path, indices, vary_nuisance, progress)
     return np.load(path, mmap_mode="c")   # copy-on-write: never changes the file
+
+
+def _render_pool(path: Path, indices: np.ndarray, vary_nuisance: bool, progress: bool) -> None:
+    """The faces at ``indices`` rendered by every core into a new file at ``path``."""
+    chunks = [(vary_nuisance, indices[start:start + _CHUNK])
+              for start in range(0, len(indices), _CHUNK)]
+    with atomic_path(path) as temporary:
+        images = np.lib.format.open_memmap(temporary, mode="w+", dtype=np.uint8,
+                                           shape=(len(indices), 3, IMAGE_SIZE, IMAGE_SIZE))
+        start = 0
+        for rendered in parallel_map(_render_chunk, chunks, total=len(indices),
+                                     progress="faces pool" if progress else None):
+            images[start:start + len(rendered)] = rendered
+            start += len(rendered)
+        images.flush()
+        del images
