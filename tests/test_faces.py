@@ -334,14 +334,18 @@ def test_a_training_pool_serves_its_pre_rendered_faces_and_the_trainer_draws_fro
 
 def test_a_pool_being_rendered_elsewhere_is_waited_for_not_rendered_again(tmp_path):
     """While another process holds the pool's lock (rendering it), a trial asking for the pool
-    waits, then reads the file that process wrote instead of rendering its own. The stand-in
-    file here is all zeros, which no rendered face is."""
+    waits, then reads the file that process wrote instead of rendering its own (the stand-in
+    file here is all zeros, which no rendered face is). A render that finds no file removes
+    what a killed render left."""
     import threading
 
     from disentangle.data.faces.pool import load_pool, pool_path
     from disentangle.files import exclusive_lock
 
     path = pool_path(tmp_path, 4, 0, False)
+    path.parent.mkdir(parents=True)
+    killed = path.with_name(f".{path.name}.x1y2z3")   # what a render killed mid-way leaves
+    killed.write_bytes(b"partial")
     loaded = []
     with exclusive_lock(path.with_name(path.name + ".lock")):
         waiting = threading.Thread(target=lambda: loaded.append(
@@ -352,6 +356,10 @@ def test_a_pool_being_rendered_elsewhere_is_waited_for_not_rendered_again(tmp_pa
         np.save(path, np.zeros((4, 3, 64, 64), np.uint8))
     waiting.join()
     assert loaded[0].shape == (4, 3, 64, 64) and not loaded[0].any()
+    assert killed.exists()   # not this reader's to remove: the file it waited for was written
+    path.unlink()
+    assert load_pool(path, np.arange(4), vary_nuisance=False, progress=False).any()
+    assert not killed.exists()
 
 
 def test_written_layout_round_trips_through_the_celeba_loader(tmp_path):

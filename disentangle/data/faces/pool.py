@@ -12,7 +12,8 @@ The pool lives in ``cache_dir()/faces/`` under a name holding everything that fi
 seed, nuisance grid or not, renderer version), is rendered once per machine by every core, and
 written under a temporary name and renamed, so a run interrupted while rendering leaves none.
 Trials starting together on one machine take turns at a lock file beside it: one renders, the
-others wait and read its file (rather than each starting a process per core).
+others wait and read its file (rather than each starting a process per core); the one that
+renders first removes what a killed render left.
 """
 
 from __future__ import annotations
@@ -51,8 +52,10 @@ def load_pool(path: Path, indices: np.ndarray, vary_nuisance: bool,
               progress: bool = True) -> np.ndarray:
     """The pool's images (N, 3, H, W) uint8, memory-mapped read-only from ``path``; rendered
     into it first when it does not exist yet."""
-    with __import__("contextlib").nullcontext():
+    with exclusive_lock(path.with_name(path.name + ".lock")):
         if not path.exists():
+            for stale in path.parent.glob(f".{path.name}.*"):   # a killed render's (GBs)
+                stale.unlink()
             _render_pool(path, indices, vary_nuisance, progress)
     return np.load(path, mmap_mode="c")   # copy-on-write: never changes the file
 
