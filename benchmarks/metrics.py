@@ -2,6 +2,8 @@
 each metric costs at the paper preset.
 
 Prints, from one run on this machine:
+  * the deduplicating cache's own bookkeeping (free encoder) now, and with the dense
+    dataset-sized index table it used for every dataset before the faces needed 117 GiB of it;
   * the encoder's throughput (images/s) in fp32 and under bf16 autocast, channels-last;
   * the paper-preset BetaVAE + FactorVAE evaluation (one shared cache) with the plain
     per-batch algorithm in fp32 and the deduplicated one in fp32 and bf16: seconds, images
@@ -176,12 +178,74 @@ def main() -> None:
     print(f"model: {name}; device {args.device}, {torch.get_num_threads()} threads; "
           f"paper preset x {scale:g}; overrides {extra or 'none'}")
 
+    time_cache(scale)
     if not args.skip_pair:
         time_pair(data, model, args, overrides, extra)
     if args.family:
         time_family(data, model, args.device, scale, extra)
     if args.compare_dci:
         compare_dci(scale, data, model, args.device, name)
+
+
+def time_cache(scale: float, repeats: int = 5) -> None:
+    """The deduplicating cache's own work (finding the distinct indices, encoding each once,
+    every lookup) with an encoder that costs nothing (dSprites' factor rows as the code), on
+    the paper preset's BetaVAE + FactorVAE draws: today's sorted distinct indices + binary
+    search, whose memory grows with the draws, against the dense dataset-sized index table it
+    replaced (issue #12), whose memory grows with the dataset. Best of ``repeats``."""
+    from disentangle.metrics import METRICS, encoding
+    from disentangle.metrics.encoding import EncodingCache, encode
+    from disentangle.metrics.sanity import FactorObservations
+    from disentangle.metrics.settings import resolve_overrides
+
+    data, pair = FactorObservations(), ("beta_vae", "factor_vae")
+    settings = resolve_overrides("paper", scaled_overrides(scale), list(pair))
+    state = np.random.RandomState(0)
+    arrays = [array for key in pair
+              for array in METRICS[key].draw(data, settings[key], state).index_arrays]
+
+    def code(observations):
+        return observations.reshape(len(observations), -1)
+
+    def cache_now():
+        cache = EncodingCache(data, code)
+        cache.add(arrays)
+        return [cache(array) for array in arrays]
+
+    def sorted_keys_only():   # what a dataset far larger than its draws gets (the faces)
+        ratio, encoding.DENSE_TABLE_MAX_RATIO = encoding.DENSE_TABLE_MAX_RATIO, 0
+        try:
+            return cache_now()
+        finally:
+            encoding.DENSE_TABLE_MAX_RATIO = ratio
+
+    def dense_table():
+        wanted = np.unique(np.concatenate([array.ravel() for array in arrays]))
+        table = np.full(len(data), -1, dtype=np.int64)
+        table[wanted] = np.arange(len(wanted))
+        values = np.concatenate([encode(data, code, wanted[start:start + 4096])
+                                 for start in range(0, len(wanted), 4096)])
+        return [values[table[array]] for array in arrays]
+
+    seconds = {}
+    for name, run in (("before (dense table)", dense_table), ("now", cache_now),
+                      ("now, sorted keys only", sorted_keys_only)):
+        best = float("inf")
+        for _ in range(repeats):
+            started = time.perf_counter()
+            looked_up = run()
+            best = min(best, time.perf_counter() - started)
+        seconds[name] = (best, looked_up)
+    (_, before), *others = seconds.values()
+    assert all(np.array_equal(a, b) for _, now in others for a, b in zip(before, now))
+    drawn = sum(array.size for array in arrays)
+    print(f"cache bookkeeping, paper preset x {scale:g} BetaVAE + FactorVAE draws "
+          f"({drawn:,} drawn), free encoder, best of {repeats} (all give the same values):")
+    baseline = seconds["before (dense table)"][0]
+    for name, (best, _) in seconds.items():
+        print(f"  {name:<24} {best:6.2f} s  {best / baseline:5.2f} x before")
+    print(f"  (a dense table needs 8 bytes per dataset image: {8 * len(data) / 2**20:.1f} MiB "
+          "on dSprites, 117 GiB on the faces, which get the sorted keys)", flush=True)
 
 
 def time_pair(data, model, args, overrides: dict, extra: dict) -> None:
