@@ -1,6 +1,8 @@
 """The representation a metric scores: a model's encoder means, as a numpy function.
 
 ``representation_function(model)`` returns ``f(observations (N, C, H, W)) -> means (N, D)``
+(observations as a numpy array, or as a float tensor on any device: the metrics give it images
+the dataset made on its ``torch_device``, see ``disentangle.metrics.encoding.observations_for``)
 that runs the encoder in inference mode, in batches, channels-last, under bf16 autocast when
 ``disentangle.runtime.use_bf16`` says the hardware has fast bf16 (or ``precision="bf16"``).
 It encodes with a private copy of the model taken when it is created (so it never changes the
@@ -36,6 +38,7 @@ def representation_function(model: torch.nn.Module, device=None, precision: str 
         return encode(observations)[0]
 
     represent.precision, represent.device = encode.precision, encode.device
+    represent.torch_device = encode.torch_device
     return represent
 
 
@@ -65,19 +68,20 @@ def _batched(encode_batch, width: int, device: torch.device, precision: str, bat
     where ``precision`` asks for it."""
     bf16 = use_bf16(device, precision)
 
-    def encode(observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        observations = np.asarray(observations, dtype=np.float32)
+    def encode(observations) -> tuple[np.ndarray, np.ndarray]:
+        if not isinstance(observations, torch.Tensor):
+            observations = torch.from_numpy(np.asarray(observations, dtype=np.float32))
         means, log_vars = [np.zeros((0, width), np.float32)], [np.zeros((0, width), np.float32)]
         with torch.inference_mode(), autocast(device, bf16):
             for start in range(0, len(observations), batch_size):
-                batch = torch.from_numpy(observations[start:start + batch_size]).to(device)
+                batch = observations[start:start + batch_size].to(device, torch.float32)
                 mean, log_var = encode_batch(batch)
                 means.append(mean.cpu().numpy())
                 log_vars.append(log_var.cpu().numpy())
         return np.concatenate(means), np.concatenate(log_vars)
 
     encode.precision = "bf16" if bf16 else "fp32"
-    encode.device = str(device)
+    encode.device, encode.torch_device = str(device), device
     return encode
 
 
@@ -111,4 +115,5 @@ def stack_representation_function(trainer, members: list[int], precision: str = 
         return encode(observations)[0]
 
     represent.precision, represent.device = encode.precision, encode.device
+    represent.torch_device = encode.torch_device
     return represent

@@ -276,6 +276,45 @@ def test_faces_rendered_on_the_gpu_are_the_cpu_faces():
     assert not dataset._render.capture_failed and len(dataset._render.graphs) == 2
 
 
+def test_the_render_keeps_a_bounded_number_of_graphs_the_most_recently_used():
+    """Every new batch shape records a graph (the metrics' last chunk differs each evaluation):
+    beyond MAX_GRAPHS the least recently used is dropped, a shape in use is replayed, never
+    recorded again, and every call returns its own render. The recording is stood in for
+    (this runs without a GPU); the bookkeeping is the real one."""
+    from disentangle.data.faces import cuda_graphs
+
+    class Replay:
+        def __init__(self, function, static_input, static_output):
+            self.function, self.static_input, self.static_output = (
+                function, static_input, static_output)
+
+        def replay(self):
+            self.static_output.copy_(self.function(self.static_input))
+
+    class Recorded(cuda_graphs.GraphedRender):
+        recorded = []
+
+        def _capturable(self, indices):
+            return True
+
+        def _record(self, indices):
+            self.recorded.append(len(indices))
+            static_input = indices.clone()
+            static_output = self.function(static_input)
+            return Replay(self.function, static_input, static_output), static_input, \
+                static_output
+
+    render = Recorded(lambda indices: indices.float() * 2)
+    steady, sizes = torch.arange(64), range(1, cuda_graphs.MAX_GRAPHS + 5)
+    for size in sizes:
+        assert torch.equal(render(steady), steady.float() * 2)   # the training batch
+        assert torch.equal(render(torch.arange(size) + 1), (torch.arange(size) + 1) * 2.0)
+    assert len(render.graphs) == cuda_graphs.MAX_GRAPHS
+    assert Recorded.recorded.count(64) == 1   # used all along: never dropped
+    kept = sorted(key[1][0] for key in render.graphs)
+    assert kept == sorted([*sizes[-(cuda_graphs.MAX_GRAPHS - 1):], 64])
+
+
 def test_every_image_up_to_the_last_index_renders():
     dataset = get_dataset("faces")
     assert len(dataset) == 2 ** 16 * 240_000

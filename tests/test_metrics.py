@@ -306,6 +306,39 @@ def test_model_scores_are_identical_deduplicated_and_plain(model):
     assert fast["factor_vae"]["train_votes"] == plain["factor_vae"]["train_votes"]
 
 
+def test_the_models_encoder_is_given_images_made_on_its_device_and_scores_the_same(model):
+    """This project's encoders take the dataset's images as tensors made on their device (on a
+    GPU, faces rendered there rather than on one CPU thread): every image arrives that way, and
+    every score, the large-sample TC included, equals that of the same encoder given host
+    arrays."""
+    from disentangle.representation import posterior_function, representation_function
+
+    represent = representation_function(model, device="cpu", precision="fp32")
+    posterior = posterior_function(model, device="cpu", precision="fp32")
+    received = []
+
+    def watched(function):
+        def call(observations):
+            received.append(type(observations))
+            return function(observations)
+        call.torch_device = function.torch_device
+        return call
+
+    def host_only(function):
+        return lambda observations: function(np.asarray(observations))
+
+    settings = {"mig_num_train": 100, "tc_num_images": 50, "encode_batch_size": 20}
+    on_device = evaluate(RandomImages(), watched(represent), np.random.RandomState(5),
+                         metrics=["mig", "tc"], posterior_function=watched(posterior),
+                         **settings)
+    on_host = evaluate(RandomImages(), host_only(represent), np.random.RandomState(5),
+                       metrics=["mig", "tc"], posterior_function=host_only(posterior),
+                       **settings)
+    assert received and set(received) == {torch.Tensor}
+    for key in ("mig_score", "tc_large_sample"):
+        assert on_device[key] == on_host[key], key
+
+
 def test_evaluate_flags_a_beta_vae_classifier_that_did_not_converge(monkeypatch):
     from sklearn.linear_model import LogisticRegression
 

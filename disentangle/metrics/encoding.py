@@ -27,14 +27,29 @@ from disentangle.errors import UserError
 RepresentationFunction = Callable[[np.ndarray], np.ndarray]
 
 
+def observations_for(data: GroundTruthDataset, function, indices: np.ndarray,
+                     random_state: np.random.RandomState | None = None):
+    """The observations at ``indices`` in the form ``function`` takes them best: a float
+    tensor made by the dataset on the function's ``torch_device`` (this project's encoders,
+    ``disentangle.representation``: on a GPU the faces are rendered there and dSprites is
+    gathered from its copy there, not on one CPU thread), else host arrays. Random observations
+    (``random_state``) always come from ``data.observations``."""
+    device = getattr(function, "torch_device", None)
+    if device is None or not data.deterministic_observations:
+        return data.observations(indices, random_state)
+    import torch
+
+    return data.torch_images(torch.from_numpy(np.asarray(indices, dtype=np.int64)).to(device))
+
+
 def encode(data: GroundTruthDataset, representation_function: RepresentationFunction,
            indices: np.ndarray, random_state: np.random.RandomState | None = None) -> np.ndarray:
     """Representations (len(indices), D) of the observations at ``indices``, checked.
 
     ``random_state`` draws the observations of a dataset whose observations are random given
     the factors; deterministic datasets ignore it."""
-    representations = np.asarray(
-        representation_function(data.observations(indices, random_state)))
+    representations = np.asarray(representation_function(
+        observations_for(data, representation_function, indices, random_state)))
     if representations.ndim != 2 or representations.shape[0] != len(indices):
         raise UserError(
             f"the representation function returned shape {representations.shape} for "

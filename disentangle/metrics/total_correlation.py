@@ -37,6 +37,7 @@ import numpy as np
 
 from disentangle.data.base import GroundTruthDataset
 from disentangle.errors import UserError
+from disentangle.metrics.encoding import observations_for
 from disentangle.metrics.spec import MetricSpec
 
 #: Log-density terms (samples x components x dimensions) held in memory at once.
@@ -101,7 +102,8 @@ def encode_posteriors(data: GroundTruthDataset, posterior_function, indices: np.
     means, log_vars = [], []
     for start in range(0, len(indices), batch_size):
         batch = indices[start:start + batch_size]
-        output = posterior_function(data.observations(batch, random_state))
+        output = posterior_function(observations_for(data, posterior_function, batch,
+                                                     random_state))
         mean, log_var = (np.asarray(a) for a in output) if len(output) == 2 else (None, None)
         if mean is None or mean.ndim != 2 or mean.shape[0] != len(batch) or (
                 log_var.shape != mean.shape):
