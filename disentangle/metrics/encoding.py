@@ -95,8 +95,9 @@ class PlainEncoder:
 
 
 #: The sorted keys (16 bytes per encoded image) give way to a dense index -> row table (8 bytes
-#: per dataset image, one gather per lookup: 1.6x faster on the paper preset's dSprites draws)
-#: when the table is at most this many times their size, so memory still grows with the draws.
+#: per dataset image, one gather per lookup: about twice as fast on the paper preset's dSprites
+#: draws) when the table is at most this many times their size, so memory still grows with the
+#: draws.
 DENSE_TABLE_MAX_RATIO = 2
 
 
