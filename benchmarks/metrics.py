@@ -193,7 +193,7 @@ def time_cache(scale: float, repeats: int = 5) -> None:
     the paper preset's BetaVAE + FactorVAE draws: today's sorted distinct indices + binary
     search, whose memory grows with the draws, against the dense dataset-sized index table it
     replaced (issue #12), whose memory grows with the dataset. Best of ``repeats``."""
-    from disentangle.metrics import METRICS, encoding
+    from disentangle.metrics import METRICS
     from disentangle.metrics.encoding import EncodingCache, encode
     from disentangle.metrics.sanity import FactorObservations
     from disentangle.metrics.settings import resolve_overrides
@@ -207,17 +207,13 @@ def time_cache(scale: float, repeats: int = 5) -> None:
     def code(observations):
         return observations.reshape(len(observations), -1)
 
-    def cache_now():
-        cache = EncodingCache(data, code)
+    def cache_now(**options):
+        cache = EncodingCache(data, code, **options)
         cache.add(arrays)
         return [cache(array) for array in arrays]
 
     def sorted_keys_only():   # what a dataset far larger than its draws gets (the faces)
-        ratio, encoding.DENSE_TABLE_MAX_RATIO = encoding.DENSE_TABLE_MAX_RATIO, 0
-        try:
-            return cache_now()
-        finally:
-            encoding.DENSE_TABLE_MAX_RATIO = ratio
+        return cache_now(dense_table_max_ratio=0)
 
     def dense_table():
         wanted = np.unique(np.concatenate([array.ravel() for array in arrays]))

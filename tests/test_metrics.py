@@ -152,19 +152,18 @@ def test_evaluate_shares_one_cache_and_equals_both_metrics_in_sequence():
 
 
 @pytest.mark.parametrize("ratio", [0, 1000])
-def test_the_encoding_cache_gives_each_index_its_own_row_through_either_lookup(ratio,
-                                                                              monkeypatch):
+def test_the_encoding_cache_gives_each_index_its_own_row_through_either_lookup(ratio):
     """The cache finds rows by binary search in the sorted distinct indices or, where a
-    dataset-sized table is small next to them (``DENSE_TABLE_MAX_RATIO``; 0 = never, 1000 =
+    dataset-sized table is small next to them (``dense_table_max_ratio``; 0 = never, 1000 =
     here), through that table: either way each index gets its own representation, for the
     indices added before the first lookup and for those encoded on demand after it, each
     distinct index encoded once."""
     from disentangle.metrics import encoding
 
-    monkeypatch.setattr(encoding, "DENSE_TABLE_MAX_RATIO", ratio)
     rs = np.random.RandomState(0)
     drawn = [rs.randint(0, len(DATA), size=(50, 16)), rs.randint(0, len(DATA), size=300)]
-    cache = encoding.EncodingCache(DATA, identity, encode_batch_size=64)
+    cache = encoding.EncodingCache(DATA, identity, encode_batch_size=64,
+                                   dense_table_max_ratio=ratio)
     cache.add(drawn)
     for indices in drawn:
         expected = identity(DATA.images(indices.ravel())).reshape(*indices.shape, -1)
