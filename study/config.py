@@ -188,6 +188,7 @@ def _positive_int(value, what: str, allow_none: bool = False) -> None:
 def _validate_counts(study: dict) -> None:
     _positive_int(study["epochs"], "epochs")
     _positive_int(study["steps_per_epoch"], "steps_per_epoch", allow_none=True)
+    _positive_int(study.get("log_every", 1), "log_every")
     _positive_int(study["checkpoints"].get("keep"), "checkpoints.keep")
     failures = study["max_failures"]
     if isinstance(failures, bool) or not isinstance(failures, int) or failures < -1:
@@ -216,9 +217,23 @@ def _validate_variants(study: dict) -> None:
             raise UserError(f"each variant needs a model, got {variant!r}")
     for variant in expand_variants(variants):
         validate_config(trainer_config(study, variant, study["seeds"][0]))
-    if study["stack"] not in STACKS:
-        raise UserError(f"stack = {study['stack']!r} is not allowed: choose one of "
-                        f"{', '.join(STACKS)}")
+    _validate_stack(study["stack"], [variant["model"] for variant in variants])
+
+
+def _validate_stack(stack, models: list[str]) -> None:
+    """``stack`` is one of ``STACKS``, or groups of model kinds: a list of lists that names
+    every kind of the study's variants exactly once."""
+    if isinstance(stack, list):
+        named = [kind for group in stack if isinstance(group, list) for kind in group]
+        if (not stack or not all(isinstance(group, list) and group for group in stack)
+                or sorted(named) != sorted(set(models))):
+            raise UserError(f"stack = {stack!r} must list every model kind of the variants "
+                            f"({', '.join(dict.fromkeys(models))}) exactly once, in non-empty "
+                            f"groups, e.g. [[\"vae\", \"beta_vae\"], [\"factor_vae\"]]")
+    elif stack not in STACKS:
+        raise UserError(f"stack = {stack!r} is not allowed: choose one of {', '.join(STACKS)}, "
+                        f"or groups of model kinds such as [[\"vae\", \"beta_vae\"], "
+                        f"[\"factor_vae\"]]")
 
 
 def _validate_metrics(metrics: dict) -> None:

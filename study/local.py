@@ -37,10 +37,9 @@ RESULT_FILE, PARAMS_FILE, ERROR_FILE = "result.json", "params.json", "error.txt"
 
 def trial_configs(study: dict) -> list[dict]:
     """Every trial's complete config, as a Tune sweep of ``study`` would resolve it."""
-    common = {"dataset": study["dataset"]["name"],
-              "dataset_options": {k: v for k, v in study["dataset"].items() if k != "name"},
-              "epochs": study["epochs"], "steps_per_epoch": study["steps_per_epoch"],
-              "metrics": study["metrics"], "images": study["images"]}
+    from study.sweep import trial_common
+
+    common = trial_common(study)
     return [{**common, "group": index, **group}
             for index, group in enumerate(trial_groups(study))]
 
@@ -118,7 +117,8 @@ def _run_trial(config: dict, folder: Path, trial_id: str, keep: int, device, pro
         for old in sorted(folder.glob("checkpoint_*"))[:-keep]:
             shutil.rmtree(old)
         progress(f"{'done  ' if result['done'] else 'epoch '} {folder.name} {epoch}/"
-                 f"{runner.epochs}: {runner.trainer.size} models, "
+                 f"{runner.epochs}: {runner.trainer.size} models, step {result['steps']}, "
+                 f"{result['model_steps_per_second']:,.1f} model-steps/s, "
                  f"{result['images_per_second']:,.0f} images/s")
 
 

@@ -14,12 +14,16 @@ Keys (every preset has all of them; ``study.config`` rejects any other key):
   seeds            every variant is trained once per seed.
   stack            what one Ray Tune trial trains: ``none`` (one model), ``seeds`` (every
                    seed of one variant), ``kind`` (every variant and seed of one model kind)
-                   or ``all`` (every model of the study that shares its training settings).
+                   or ``all`` (every model of the study that shares its training settings);
+                   or groups of model kinds, ``[["vae", "beta_vae"], ["factor_vae"]]``: one
+                   trial per group (e.g. two stacks of equal cost, one per CPU core).
                    Results, TensorBoard and the analysis stay per model whatever it is.
   training         settings shared by all variants (``disentangle.training.SETTINGS``; the
                    defaults are written there once, a preset states only what differs).
   epochs           how many epochs each trial runs (one Tune iteration = one epoch).
   steps_per_epoch  training steps per epoch; null = one full pass over the dataset.
+  log_every        TensorBoard's loss curves: one point per ``log_every`` training steps,
+                   the mean of the loss terms over them (the scores come each epoch).
   metrics          ``fast``/``paper``: overrides of ``disentangle.metrics.evaluate``'s
                    presets. The fast scores are computed after every epoch, the paper-sized
                    ones every ``paper_every`` epochs (0 = only after the last epoch, null =
@@ -42,6 +46,9 @@ from __future__ import annotations
 
 import copy
 
+#: TensorBoard's loss interval when a study does not say (studies stored before it existed).
+DEFAULT_LOG_EVERY = 100
+
 # What every preset shares; each preset below states only what differs.
 _COMMON = {
     "description": "",
@@ -52,6 +59,7 @@ _COMMON = {
     "training": {},
     "epochs": 1,
     "steps_per_epoch": None,
+    "log_every": DEFAULT_LOG_EVERY,
     "metrics": {"enabled": True, "fast": {}, "paper": {}, "paper_every": 0,
                 "sets": {"fast": None, "paper": None}},
     "images": {"every": 1, "count": 8, "traversal_range": 2.0, "traversal_steps": 9},
@@ -94,6 +102,33 @@ PRESETS = {
         steps_per_epoch=250,
         metrics={"paper_every": None},
         images={"count": 8},
+    ),
+    # The study a 2-core CPU trains in the background across sessions (docs/results/cpu):
+    # the quick grid (Higgins' β = 4 and Kim & Mnih's γ = 40, the headline settings, and the
+    # VAE) at Kim & Mnih's training settings (FC 128), 3 seeds, towards the papers' 300k
+    # steps (shipped from 50k on). Two stacks of about equal cost, one per core: VAE + β-VAE
+    # (6 models) and FactorVAE (3 models: its discriminator makes each step about twice as
+    # dear). Epochs of 2,000 steps keep a checkpoint under ~20 minutes old; the paper-sized
+    # BetaVAE, FactorVAE and MIG scores (with the large-sample TC) every 10k steps.
+    "cpu": _preset(
+        description="VAE, beta-VAE beta=4, FactorVAE gamma=40, 3 seeds, towards 300k steps: "
+                    "the background study for a 2-core CPU, two one-thread stacks",
+        variants=[
+            {"model": "vae"},
+            {"model": "beta_vae", "beta": 4},
+            {"model": "factor_vae", "gamma": 40},
+        ],
+        seeds=[0, 1, 2],
+        stack=[["vae", "beta_vae"], ["factor_vae"]],
+        training={"hidden_dim": 128},
+        epochs=150,
+        steps_per_epoch=2_000,
+        metrics={"paper_every": 5,
+                 "sets": {"fast": None, "paper": ["beta_vae", "factor_vae", "mig"]}},
+        images={"every": 5},
+        resources={"cpus_per_trial": 1, "gpus_per_trial": 0, "max_concurrent_trials": 2},
+        checkpoints={"keep": 2},
+        max_failures=3,
     ),
     # Kim & Mnih (2018)'s dSprites grid, as their paper states it: the conv encoder of their
     # Table 1 with a 128-unit fully connected layer, Adam 1e-4 (discriminator 1e-4, betas

@@ -4,7 +4,8 @@ line whenever a trial finishes, fails or is retried.
 Tune's own reporter prints every config key and metric of every trial; with 130 trials and
 dozens of metrics that scrolls faster than anyone can read. This prints what a person follows:
 how many trials are in which state, and for the running ones the epoch, the loss terms, both
-scores and the throughput.
+scores, the steps reached and the throughput; and one such line per trial whenever it finishes
+an epoch.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ray.tune import Callback
 
 COLUMNS = (("recon", "reconstruction", "{:8.2f}"), ("kl", "kl", "{:6.2f}"),
            ("BetaVAE", "beta_vae_score", "{:7.3f}"), ("FactorVAE", "factor_vae_score", "{:9.3f}"),
+           ("steps", "steps", "{:7.0f}"), ("model-steps/s", "model_steps_per_second", "{:6.1f}"),
            ("img/s", "images_per_second", "{:6.0f}"))
 
 
@@ -73,6 +75,11 @@ class CompactProgress(Callback):
         for trial in trials:
             if trial.status == "RUNNING" and trial.last_result:
                 self._print("  " + trial_line(trial, trial.last_result, self.epochs))
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        """One line per finished epoch: a long run's log says how far each trial got and
+        how fast, epoch by epoch."""
+        self._print(f"epoch  {trial_line(trial, result, self.epochs)}")
 
     def on_trial_complete(self, iteration, trials, trial, **info):
         self._print(f"done   {trial_line(trial, trial.last_result or {}, self.epochs)}")

@@ -28,6 +28,7 @@ from disentangle.errors import UserError
 from disentangle.files import write_json
 from disentangle.training.config import members_of
 from study.config import expand_variants, validate_study
+from study.presets import DEFAULT_LOG_EVERY
 from study.trials import trial_groups, trial_label
 
 STUDY_FILE = "study.json"
@@ -55,6 +56,18 @@ def experiment_dir(storage: str | Path, name: str) -> Path:
     return Path(storage).expanduser().absolute() / name
 
 
+def trial_common(study: dict) -> dict:
+    """What every trial's config holds besides its models: the data, the epochs, the
+    metrics, TensorBoard's loss interval and image panels."""
+    return {"dataset": study["dataset"]["name"],
+            "dataset_options": _dataset_options(study),
+            "epochs": study["epochs"],
+            "steps_per_epoch": study["steps_per_epoch"],
+            "log_every": study.get("log_every", DEFAULT_LOG_EVERY),
+            "metrics": study["metrics"],
+            "images": study["images"]}
+
+
 def param_space(study: dict) -> dict:
     """The Tune search space of ``study``. A grid study is a grid over its trials
     (``study.trials.trial_groups``): each trial's config holds its shared training settings
@@ -63,12 +76,7 @@ def param_space(study: dict) -> dict:
     setting by the sampled keys (``setting_keys``)."""
     from ray import tune
 
-    common = {"dataset": study["dataset"]["name"],
-              "dataset_options": _dataset_options(study),
-              "epochs": study["epochs"],
-              "steps_per_epoch": study["steps_per_epoch"],
-              "metrics": study["metrics"],
-              "images": study["images"]}
+    common = trial_common(study)
     search = study["search"]
     if search is not None:
         domains = {"uniform": tune.uniform, "loguniform": tune.loguniform,

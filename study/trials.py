@@ -46,10 +46,7 @@ def trial_groups(study: dict) -> list[dict]:
     """The trials of a grid study: each the shared training settings of its models plus
     ``models``, the list of models it trains (see ``members_of``). Models share a trial only
     when their shared settings agree, and as far as ``study["stack"]`` allows."""
-    by_stack = {"none": lambda position, variant, config: position,
-                "seeds": lambda position, variant, config: variant,
-                "kind": lambda position, variant, config: config["model"],
-                "all": lambda position, variant, config: None}[study["stack"]]
+    by_stack = _stack_key(study["stack"])
     groups: dict[str, dict] = {}
     for position, (variant, config, member) in enumerate(resolved_models(study)):
         shared = shared_settings(config)
@@ -62,6 +59,18 @@ def trial_groups(study: dict) -> list[dict]:
             raise UserError(f"stack = {study['stack']} would train {repeated[0]} twice in one "
                             f"trial: give distinct seeds, or stack = none")
     return list(groups.values())
+
+
+def _stack_key(stack):
+    """What models of one trial have in common under ``stack``: a function of (position,
+    variant, config). Groups of kinds (a list of lists) stack each group's models together."""
+    if isinstance(stack, list):
+        group_of = {kind: number for number, group in enumerate(stack) for kind in group}
+        return lambda position, variant, config: group_of[config["model"]]
+    return {"none": lambda position, variant, config: position,
+            "seeds": lambda position, variant, config: variant,
+            "kind": lambda position, variant, config: config["model"],
+            "all": lambda position, variant, config: None}[stack]
 
 
 def trial_label(models: list[dict]) -> str:

@@ -20,6 +20,7 @@ The trial config holds the shared training settings flat and, besides the models
   dataset, dataset_options   which data (``disentangle.data.get_dataset``)
   epochs                     epochs until the trial is done
   steps_per_epoch            training steps per epoch (None = one pass over the data)
+  log_every                  TensorBoard's loss curves: one point (the mean) per this many steps
   metrics                    {"enabled", "fast": {...}, "paper": {...}, "paper_every"}:
                              overrides of ``disentangle.metrics.evaluate``
   images                     {"every", "count", "traversal_range", "traversal_steps"}
@@ -66,6 +67,7 @@ class TrialRunner:
         self.metric_settings = config.get("metrics") or {"enabled": False}
         self.scores_enabled = (self.metric_settings.get("enabled", True)
                                and isinstance(self.dataset, GroundTruthDataset))
+        self.log_every = config.get("log_every") or self.steps_per_epoch
         self.images = config.get("images") or {"every": 0}
         self.panel_images = None
         if self.images.get("every"):
@@ -77,7 +79,8 @@ class TrialRunner:
     def epoch(self, epoch: int) -> dict:
         """Train epoch ``epoch`` (1-based), score and log it; return its result."""
         start = time.perf_counter()
-        reports = self.trainer.train_steps(self.steps_per_epoch)
+        curves = self._train_epoch()
+        reports = _epoch_reports(curves)
         epoch_seconds = time.perf_counter() - start
         training = [index for index, report in enumerate(reports) if not report["diverged"]]
         if not training:
@@ -85,6 +88,7 @@ class TrialRunner:
                                            for index in range(len(reports))))
         images_seen = len(training) * self.steps_per_epoch * self.batch_size
         shared = {"images_per_second": images_seen / epoch_seconds,
+                  "model_steps_per_second": images_seen / self.batch_size / epoch_seconds,
                   "epoch_seconds": epoch_seconds}
         start = time.perf_counter()
         for index in training:
@@ -94,13 +98,24 @@ class TrialRunner:
             for index, scores in zip(training, self._scores(training, epoch)):
                 reports[index].update(scores)
         shared["metric_seconds"] = time.perf_counter() - start
-        self._write_tensorboard(epoch, reports, training, shared)
+        self._write_tensorboard(epoch, reports, training, shared, curves)
         models = {member["name"]: (report if index in training
                                    else self._diverged(index, report))
                   for index, (member, report) in enumerate(zip(self.members, reports))}
         return {"models": models, **_means([reports[index] for index in training]), **shared,
                 "steps": self.trainer.step, "models_training": len(training),
                 "models_diverged": len(reports) - len(training), "device": str(self.device)}
+
+    def _train_epoch(self) -> list[tuple[int, int, list[dict]]]:
+        """Train one epoch in chunks of ``log_every`` steps: per chunk its length, the step
+        it ends at and every model's mean metrics over it (``StackTrainer.train_steps``; the
+        chunks change nothing in the training, only how often its numbers are read)."""
+        curves, remaining = [], self.steps_per_epoch
+        while remaining:
+            steps = min(self.log_every, remaining)
+            curves.append((steps, self.trainer.step + steps, self.trainer.train_steps(steps)))
+            remaining -= steps
+        return curves
 
     def _diverged(self, index: int, report: dict) -> dict:
         """What a diverged model reports: the step whose loss was not finite, and why."""
@@ -140,7 +155,7 @@ class TrialRunner:
         return scores
 
     def _write_tensorboard(self, epoch: int, reports: list[dict], training: list[int],
-                           shared: dict) -> None:
+                           shared: dict, curves: list) -> None:
         every = self.images.get("every", 0)
         draw = self.panel_images is not None and (epoch % every == 0 or epoch >= self.epochs)
         for index in training:
@@ -150,7 +165,8 @@ class TrialRunner:
                                       self.panel_images.to(self.device),
                                       self.images.get("traversal_range", 2.0),
                                       self.images.get("traversal_steps", 9))
-            self.logs[index].write(epoch, {**reports[index], **shared}, panels)
+            self.logs[index].write(epoch, self.trainer.step, {**reports[index], **shared},
+                                   panels, [(step, chunk[index]) for _, step, chunk in curves])
 
     def save_checkpoint(self, checkpoint_dir: str) -> None:
         """The stack's whole state (resumable), and each model's weights alone for
@@ -163,6 +179,24 @@ class TrialRunner:
         """Continue from ``save_checkpoint``'s folder, exactly."""
         self.trainer = StackTrainer.from_checkpoint(Path(checkpoint_dir) / STACK_FILE,
                                                     self.dataset, device=self.device)
+
+
+def _epoch_reports(curves: list[tuple[int, int, list[dict]]]) -> list[dict]:
+    """Each model's numbers over the whole epoch from its chunks: every metric's mean
+    weighted by the chunks' lengths, whether (and where) it diverged from the last chunk."""
+    reports = []
+    for index, last in enumerate(curves[-1][2]):
+        report = {}
+        for name, value in last.items():
+            if name in ("diverged", "diverged_step"):
+                report[name] = value
+                continue
+            weights = [(steps, chunk[index][name]) for steps, _, chunk in curves
+                       if name in chunk[index]]
+            report[name] = sum(steps * value for steps, value in weights) / sum(
+                steps for steps, _ in weights)
+        reports.append(report)
+    return reports
 
 
 def _with_tc(names):

@@ -2,13 +2,14 @@
 
 Each model a trial trains writes its own run, ``<trial>/<model name>/``, so that
 ``tensorboard --logdir <experiment>`` lists one run per model and the Scalars tab overlays
-seeds. Its scalars are grouped by what they are: ``train/`` (the loss terms of the epoch's
-steps), ``kl_per_dim/`` (KL of each latent dimension), ``scores/`` (the disentanglement scores)
+seeds. Its scalars are grouped by what they are: ``train/`` (the loss terms: one point per
+``log_every`` steps, their mean over those steps), ``kl_per_dim/`` (KL of each latent dimension), ``scores/`` (the disentanglement scores)
 and ``speed/``; Tune's own bookkeeping (``done``, timings, iteration counters) is not written
 (the sweep turns Tune's TensorBoard logger off). The image panels (reconstructions, latent
 traversals) go into the same run. Every run carries the same hyperparameter keys: the kind, the
 setting, the seed and every registered kind's hyperparameter (NaN where it is not the model's),
 so the HParams table has one column per hyperparameter whatever the kinds in the sweep.
+Every scalar's horizontal axis is the training step, so runs with other epoch lengths line up.
 
 Each epoch's events go to their own file, closed before ``write`` returns: tensorboardX writes
 from a background queue that ``flush`` does not drain, and Tune copies the trial's artifacts to
@@ -32,7 +33,8 @@ def scalar_tag(name: str) -> str | None:
     """The grouped tag of a reported per-model number, or None for what is not a scalar."""
     if name.startswith("kl_dim_"):
         return f"kl_per_dim/{name.removeprefix('kl_dim_')}"
-    if name in ("images_per_second", "epoch_seconds", "metric_seconds", "image_seconds"):
+    if name in ("images_per_second", "model_steps_per_second", "epoch_seconds",
+                "metric_seconds", "image_seconds"):
         return f"speed/{name}"
     if "score" in name or name.startswith(("paper_", "beta_vae_", "factor_vae_")):
         return f"scores/{name}"
@@ -54,8 +56,12 @@ class ModelLog:
         self.folder = os.path.join(logdir, member["name"])
         self.member = member
 
-    def write(self, epoch: int, metrics: dict, panels: dict | None = None) -> None:
-        """The epoch's numbers (``metrics``: name -> value) and ``panels`` (tag -> CHW image)."""
+    def write(self, epoch: int, step: int, metrics: dict, panels: dict | None = None,
+              curves: list[tuple[int, dict]] = ()) -> None:
+        """Epoch ``epoch``'s events, on the training-step axis: ``curves`` (the training
+        numbers' means over each interval, at the step that ends it), ``metrics`` (name ->
+        value: the scores and speeds, at ``step``, the epoch's last; what ``curves`` holds is
+        not written again) and ``panels`` (tag -> CHW image, at ``step``)."""
         from tensorboardX import SummaryWriter
         from tensorboardX.summary import hparams
 
@@ -65,11 +71,21 @@ class ModelLog:
                 for summary in hparams(hyperparameters(self.member),
                                        dict.fromkeys(HPARAM_METRICS, 0.0)):
                     writer.file_writer.add_summary(summary)
-            for name, value in metrics.items():
-                tag = scalar_tag(name)
-                if tag and isinstance(value, (int, float)) and not isinstance(value, bool):
-                    writer.add_scalar(tag, value, epoch)
+            curve_names = set()
+            for at, numbers in curves:
+                curve_names.update(numbers)
+                _add_scalars(writer, numbers, at)
+            _add_scalars(writer, {name: value for name, value in metrics.items()
+                                  if name not in curve_names}, step)
             for tag, image in (panels or {}).items():
-                writer.add_image(tag, image, epoch)
+                writer.add_image(tag, image, step)
         finally:
             writer.close()
+
+
+def _add_scalars(writer, numbers: dict, step: int) -> None:
+    """Each number with a tag (``scalar_tag``) at ``step``; flags and texts are skipped."""
+    for name, value in numbers.items():
+        tag = scalar_tag(name)
+        if tag and isinstance(value, (int, float)) and not isinstance(value, bool):
+            writer.add_scalar(tag, value, step)
