@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -11,12 +15,15 @@ import pytest
 from disentangle.data import get_dataset
 from disentangle.data.dsprites import (FILE_NAME, LATENT_SIZES, NUM_IMAGES, latent_values,
                                        latents_classes, load_dsprites, pack_npz,
-                                       render_sprite_block)
+                                       render_packed, render_sprite_block)
 from disentangle.data.images import load_image_grid
 from disentangle.errors import UserError
 from study.cli import main
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "dsprites_samples_10x10.png"
+#: sha256 of the rendered set, bit-packed (uint8 (737280, 512)), as renderer v1 made it with a
+#: pool of spawned processes before its render was vectorised: the bytes must never change.
+RENDERED_SHA256 = "a0a97e7f9f272f885b959ade2f54de86c78ef716c1fa5cbd8ff8603b666e8be8"
 
 
 @pytest.fixture(scope="module")
@@ -164,6 +171,29 @@ def test_truncated_npz_fails_clearly(tmp_path):
             stream.write(np.zeros(5 * 4096, np.uint8).tobytes())
     with pytest.raises(UserError, match="truncated"):
         pack_npz(path)
+
+
+def test_the_render_is_byte_identical_to_renderer_v1():
+    assert hashlib.sha256(render_packed()).hexdigest() == RENDERED_SHA256
+
+
+def test_a_render_killed_midway_leaves_no_file(tmp_path):
+    """The render runs in the calling process and writes nothing before it is complete: a
+    process killed (SIGKILL) in the middle of it leaves the cache without any file."""
+    script = ("import os, signal\n"
+              "import disentangle.data.dsprites as dsprites\n"
+              "draw, calls = dsprites.render_sprite_block, []\n"
+              "def dying(*sprite):\n"
+              "    calls.append(sprite)\n"
+              "    if len(calls) == 100:\n"
+              "        os.kill(os.getpid(), signal.SIGKILL)\n"
+              "    return draw(*sprite)\n"
+              "dsprites.render_sprite_block = dying\n"
+              f"dsprites.load_dsprites(cache_dir={str(tmp_path)!r})\n")
+    environment = {key: value for key, value in os.environ.items() if key != "DSPRITES_NPZ"}
+    process = subprocess.run([sys.executable, "-c", script], env=environment, timeout=300)
+    assert process.returncode == -9
+    assert not [path for path in tmp_path.rglob("*") if path.is_file()]
 
 
 def test_sprite_block_layout_puts_posy_fastest():
