@@ -39,8 +39,9 @@ from disentangle.errors import UserError
 from disentangle.training.config import members_of
 
 # Reported numbers that describe the trial, not one of its models.
-TRIAL_COLUMNS = {"epoch_seconds", "metric_seconds", "images_per_second", "device", "node_id",
-                 "models_training", "models_diverged"}
+TRIAL_COLUMNS = {"epoch_seconds", "metric_seconds", "images_per_second",
+                 "model_steps_per_second", "device", "node_id", "models_training",
+                 "models_diverged"}
 # Tune's own bookkeeping in every result row: kept in the tables, never treated as a metric.
 TUNE_COLUMNS = {
     "done", "training_iteration", "trial_id", "date", "timestamp", "time_this_iter_s",
@@ -50,7 +51,8 @@ TUNE_COLUMNS = {
     "warmup_time", "config",
 }
 # Reported numbers that describe the run's speed, not the model.
-THROUGHPUT_COLUMNS = {"steps", "images_seen", "images_per_second", "epoch_seconds",
+THROUGHPUT_COLUMNS = {"steps", "images_seen", "images_per_second", "model_steps_per_second",
+                      "epoch_seconds",
                       "metric_seconds", "image_seconds", "seconds", "metric_images_drawn",
                       "metric_images_encoded"}
 RESULT_FILE, PROGRESS_FILE, PARAMS_FILE = "result.json", "progress.csv", "params.json"

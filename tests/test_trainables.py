@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from conftest import TINY_METRICS
 
@@ -25,7 +26,8 @@ CONTRACT_METRICS = [
 PAPER_ONLY_METRICS = ["sap_score", "dci_disentanglement", "modularity_score"]
 FACTOR_VAE_METRICS = ["tc_discriminator", "discriminator_accuracy", "discriminator_loss"]
 #: What the trial reports every epoch (at the top level).
-TRIAL_METRICS = ["images_per_second", "epoch_seconds", "metric_seconds", "training_iteration"]
+TRIAL_METRICS = ["images_per_second", "model_steps_per_second", "epoch_seconds",
+                 "metric_seconds", "training_iteration"]
 
 
 def _events(folder: Path):
@@ -52,7 +54,7 @@ def test_trainable_reports_every_metric_per_model_checkpoints_and_writes_its_run
     from trainables.vae import StudyTrainable
 
     config = {"model": "factor_vae", "gamma": 10.0, "seed": 3, "batch_size": 16,
-              "dataset": "dsprites", "epochs": 2, "steps_per_epoch": 3,
+              "dataset": "dsprites", "epochs": 2, "steps_per_epoch": 3, "log_every": 2,
               "metrics": {"enabled": True, "fast": TINY_METRICS, "paper": TINY_METRICS,
                           "paper_every": 0},
               "images": {"every": 1, "count": 2, "traversal_range": 2.0, "traversal_steps": 3}}
@@ -96,14 +98,22 @@ def test_trainable_reports_every_metric_per_model_checkpoints_and_writes_its_run
 
     run = _events(trial_dir / name)
     tags = run.Tags()["scalars"]
-    for tag in ("train/loss", "scores/factor_vae_score", "train/tc_discriminator",
-                "kl_per_dim/0", "speed/images_per_second"):
-        assert tag in tags, tag
-        assert [event.step for event in run.Scalars(tag)] == [1, 2]
+    # the horizontal axis is the training step; the loss terms are means over each
+    # log_every (2) steps of an epoch, the scores and speeds come once per epoch (3 steps)
+    for tag in ("train/loss", "train/tc_discriminator", "kl_per_dim/0"):
+        assert [event.step for event in run.Scalars(tag)] == [2, 3, 5, 6], tag
+    for tag in ("scores/factor_vae_score", "speed/images_per_second",
+                "speed/model_steps_per_second"):
+        assert [event.step for event in run.Scalars(tag)] == [3, 6], tag
+    assert history["model_steps_per_second"].gt(0).all()
+    # the epoch's reported loss is the step-weighted mean of its two logged points
+    losses = [event.value for event in run.Scalars("train/loss")]
+    assert history[f"models/{name}/loss"].tolist() == pytest.approx(
+        [(2 * losses[0] + losses[1]) / 3, (2 * losses[2] + losses[3]) / 3], rel=1e-5)
     assert not any(tag.startswith("ray/") or tag.endswith("/done") for tag in tags)
     assert set(run.Tags()["images"]) == {"reconstructions", "traversals"}
     traversals = run.Images("traversals")
-    assert [image.step for image in traversals] == [1, 2]
+    assert [image.step for image in traversals] == [3, 6]
     # one 64-px row per latent dimension, one column per traversal step, 2-px padding
     assert (traversals[-1].height, traversals[-1].width) == (2 + 10 * 66, 2 + 3 * 66)
     reconstructions = run.Images("reconstructions")[-1]

@@ -1,0 +1,187 @@
+"""Ship the long CPU study (``scripts/cpu_study.sh``) as it stands into docs/results/cpu.
+
+    python3 scripts/ship_cpu_study.py [RUN_DIR] [--out docs/results/cpu]
+
+Reads the run's sweep (RUN_DIR/study, default ~/vae-study-runs/cpu) while it trains and writes:
+
+- ``results.csv.gz``: the snapshot the report analyses: every model's epochs up to the latest
+  step all models reached where the paper-sized scores were computed (``analysis.bundle``),
+  so ``vae-study analyze docs/results/cpu/results.csv.gz`` gives ``report.md`` again;
+- ``all_epochs.csv.gz``: every epoch of every model so far, and ``curves.csv``: per setting
+  and step the mean and 95% t-interval over seeds of each quantity (``analysis.curves``);
+- ``report.md``, ``sanity.csv``, ``figures/*.png`` (the learning curves, the report's figures,
+  the traversals of the best and median model of each kind);
+- ``weights/<kind>_<role>.pt``: those models in bf16, loadable by ``vae-study evaluate`` and
+  ``navigate`` (from each trial's newest checkpoint);
+- ``run.json``: the run's record (commit, machine, starts) with the steps reached, wall
+  time and model-steps/s of each trial;
+- ``README.md``: the status page (in progress or finished, the table, throughput, figures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run", nargs="?", type=Path,
+                        default=Path.home() / "vae-study-runs" / "cpu")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "results" / "cpu")
+    parser.add_argument("--sanity", default="fast",
+                        help="the metric sanity suite: fast, paper, off, or a saved table")
+    return parser.parse_args()
+
+
+def throughput(results) -> list[dict]:
+    """Per trial: its models, the steps reached, wall seconds of its epochs, and model-steps/s
+    while training (median over epochs) and overall (scoring and checkpoints included)."""
+    rows = []
+    for tune_trial, epochs in results.epochs.groupby("tune_trial", sort=False):
+        per_epoch = epochs.drop_duplicates("epoch")
+        models = epochs["member"].nunique()
+        steps = int(per_epoch["steps"].max())
+        wall = float(per_epoch["time_this_iter_s"].sum())
+        training = (per_epoch["model_steps_per_second"].median()
+                    if "model_steps_per_second" in per_epoch else float("nan"))
+        rows.append({"trial": tune_trial, "models": models, "steps": steps,
+                     "epochs": len(per_epoch), "wall_seconds": round(wall),
+                     "model_steps_per_second_training": round(float(training), 2),
+                     "model_steps_per_second_overall": round(models * steps / wall, 2)})
+    return rows
+
+
+def status_page(record: dict, curves, step: int, paper: bool) -> str:
+    """docs/results/cpu/README.md: where the run stands, its table at the snapshot step, its
+    throughput, the figures."""
+    import pandas as pd
+
+    target = record["study"]["epochs"] * record["study"]["steps_per_epoch"]
+    state = ("finished" if record["steps_reached"] >= target else
+             f"**in progress**: every model has trained {record['steps_reached']:,} of the "
+             f"preset's {target:,} steps")
+    lines = [
+        "# The CPU study (preset `cpu`)", "",
+        f"VAE, β-VAE β=4 and FactorVAE γ=40 (Kim & Mnih's settings, FC 128), 3 seeds each, "
+        f"trained in the background on a {record['machine']['cpus']}-core CPU by "
+        f"`scripts/cpu_study.sh` from commit `{record['commit'][:7]}` "
+        f"({record['restarts']} restart(s) so far, each resumed from its last checkpoint). "
+        f"Status: {state}. Shipped by `scripts/ship_cpu_study.py`.", "",
+        f"## At step {step:,} (the latest step {'with paper-sized scores ' if paper else ''}"
+        f"that every model reached)", "",
+        "Mean over seeds [95% t-interval of the mean]; scores at the "
+        + ("paper preset (disentanglement_lib's sample sizes)." if paper else
+           "fast preset (no paper-sized scores at a common step yet)."), "",
+        "| setting | seeds | reconstruction | KL | BetaVAE | FactorVAE | MIG |",
+        "|---|---:|---:|---:|---:|---:|---:|"]
+    at = curves[curves["steps"] == step]
+    for setting, rows in at.groupby("setting", sort=False):
+        cells = [setting, str(int(rows["seeds"].max()))]
+        for quantity in ("reconstruction", "kl", "paper_beta_vae_score",
+                         "paper_factor_vae_score", "paper_mig_score"):
+            row = rows[rows["quantity"] == quantity]
+            if row.empty and quantity.startswith("paper_"):   # no paper scores: the fast ones
+                row = rows[rows["quantity"] == quantity.removeprefix("paper_")]
+            if row.empty:
+                cells.append("–")
+                continue
+            row = row.iloc[0]
+            digits = 1 if quantity in ("reconstruction", "kl") else 3
+            interval = ("" if pd.isna(row["low"]) else
+                        f" [{row['low']:.{digits}f}, {row['high']:.{digits}f}]")
+            cells.append(f"{row['mean']:.{digits}f}{interval}")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "## Throughput", "",
+              "| trial | models | steps | epochs | wall s | model-steps/s training | "
+              "model-steps/s overall |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for trial in record["trials"]:
+        lines.append(f"| {trial['trial']} | {trial['models']} | {trial['steps']:,} | "
+                     f"{trial['epochs']} | {trial['wall_seconds']:,} | "
+                     f"{trial['model_steps_per_second_training']} | "
+                     f"{trial['model_steps_per_second_overall']} |")
+    lines += ["", "Training: the median over epochs of each epoch's training alone; overall: "
+              "model-steps over the wall time of every epoch, scoring and checkpoints included. "
+              "The run is niced under other work on the same machine, so both are below what "
+              "an idle machine gives.", "",
+              "## Figures", "", "![learning curves](figures/learning_curves.png)", "",
+              "![traversals](figures/traversals.png)", "",
+              "The full analysis (verdicts, every figure) of the snapshot: [report.md](report.md)"
+              "; every epoch so far: `all_epochs.csv.gz`, the curves' numbers: `curves.csv`; "
+              "the best and median model of each kind: `weights/` (bf16, "
+              "`vae-study evaluate docs/results/cpu/weights/factor_vae_best.pt`)."]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    args = parse_args()
+    import pandas as pd
+
+    from analysis.bundle import bf16_weights, common_step, snapshot
+    from analysis.curves import curve_table, learning_curves
+    from analysis.evidence import Rule
+    from analysis.report import analyze, load_sanity, write_analysis
+    from analysis.results import load_results, results_table
+    from analysis.traversals import select_models
+
+    run, out = args.run.expanduser().absolute(), args.out.absolute()
+    results = load_results(run / "study")
+    study = json.loads((run / "study" / "study.json").read_text())
+    paper_step = study["metrics"]["paper_every"] * study["steps_per_epoch"]
+    step = common_step(results.epochs, paper_step) if paper_step else None
+    paper = step is not None
+    step = step or common_step(results.epochs)
+    if step is None:
+        sys.exit(f"error: no step of {run / 'study'} is reported by every model yet")
+    shot = snapshot(results, step)
+    with tempfile.TemporaryDirectory() as work:
+        work = Path(work)
+        # built beside OUT under OUT's own name (the report names its folder), then renamed
+        staging = out.parent / f".{out.name}.partial" / out.name
+        shutil.rmtree(staging.parent, ignore_errors=True)
+        (staging / "figures").mkdir(parents=True)
+        sanity, source = load_sanity(args.sanity)
+        full = write_analysis(shot, work, sanity, source, Rule(), traversals=True)
+        results_table(shot).to_csv(staging / "results.csv.gz", index=False)
+        results_table(results).to_csv(staging / "all_epochs.csv.gz", index=False)
+        curve_table(results.epochs).to_csv(staging / "curves.csv", index=False)
+        if sanity is not None:
+            shutil.copy(full.tables["sanity"], staging / "sanity.csv")
+        shipped = analyze(staging / "results.csv.gz", work / "report", traversals=False,
+                          sanity=staging / "sanity.csv" if sanity is not None else "off")
+        shutil.copy(shipped.report, staging / "report.md")
+        figures = [learning_curves(results.epochs, work / "curves")] + [
+            f for f in full.figures if f.name != "metric_sanity"]
+        for figure in figures:
+            shutil.copy(figure.png, staging / "figures" / figure.png.name)
+        selections, _ = select_models(shot.final, shot.trials)
+        bf16_weights(selections, staging / "weights")
+        record = json.loads((run / "run.json").read_text())
+        record.update(study=study, snapshot_step=step, trials=throughput(results),
+                      steps_reached=int(results.epochs.groupby("trial_id")["steps"].max().min()),
+                      verdicts={v.key: v.verdict for v in shipped.verdicts},
+                      weights={f"{s.row['model']}_{s.role}": {"setting": s.row["setting"],
+                                                              "seed": int(s.row["seed"])}
+                               for s in selections})
+        (staging / "run.json").write_text(json.dumps(record, indent=2) + "\n")
+        (staging / "README.md").write_text(
+            status_page(record, pd.read_csv(staging / "curves.csv"), step, paper),
+            encoding="utf-8")
+        shutil.rmtree(out, ignore_errors=True)
+        staging.rename(out)
+        staging.parent.rmdir()
+    print(f"shipped {out}: snapshot at step {step:,}, every model at >= "
+          f"{record['steps_reached']:,} steps")
+
+
+if __name__ == "__main__":
+    main()

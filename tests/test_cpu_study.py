@@ -1,0 +1,137 @@
+"""The long CPU study (issue #23): its preset's two one-thread stacks, stack groups of kinds,
+and shipping a run that is still training (``scripts/ship_cpu_study.py``): a snapshot at a
+common step whose table re-analyses into the shipped report, every epoch for the curves, and
+bf16 weights that load as models. The same replay runs on docs/results/cpu when it exists."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import ROOT, tiny_assignments
+
+from disentangle.errors import UserError
+
+SHIPPED = ROOT / "docs" / "results" / "cpu"
+
+
+def test_the_cpu_preset_is_two_stacks_of_about_equal_cost_one_thread_each():
+    from study.config import load_study
+    from study.trials import trial_groups
+
+    study = load_study("cpu")
+    groups = trial_groups(study)
+    kinds = [sorted({model["model"] for model in group["models"]}) for group in groups]
+    assert kinds == [["beta_vae", "vae"], ["factor_vae"]]
+    assert [len(group["models"]) for group in groups] == [6, 3]
+    assert all(group["hidden_dim"] == 128 for group in groups)
+    assert study["resources"]["cpus_per_trial"] == 1
+    assert study["resources"]["max_concurrent_trials"] == 2
+    # the paper-sized scores every 10k steps, a checkpoint every 2,000
+    assert study["metrics"]["paper_every"] * study["steps_per_epoch"] == 10_000
+    assert study["epochs"] * study["steps_per_epoch"] == 300_000
+
+
+@pytest.mark.parametrize("stack, words", [
+    ('[["vae"], ["factor_vae"]]', "exactly once"),              # beta_vae in no group
+    ('[["vae", "beta_vae"], ["beta_vae", "factor_vae"]]', "exactly once"),
+    ('[["vae", "beta_vae", "factor_vae"], []]', "non-empty"),
+    ('"kinds"', "not allowed"),
+])
+def test_stack_groups_name_every_kind_once(stack, words):
+    from study.config import load_study
+
+    with pytest.raises(UserError, match=words):
+        load_study("quick", [f"stack={stack}"])
+
+
+def test_a_quick_study_stacked_in_groups_trains_one_trial_per_group():
+    from study.config import load_study
+    from study.trials import trial_groups
+
+    study = load_study("quick", ['stack=[["factor_vae", "vae"], ["beta_vae"]]'])
+    assert [sorted({m["model"] for m in g["models"]}) for g in trial_groups(study)] == [
+        ["factor_vae", "vae"], ["beta_vae"]]
+
+
+def _truncate(trial: Path, epochs: int) -> None:
+    """Make the trial look like one still training: only its first ``epochs`` rows."""
+    file = trial / "result.json"
+    file.write_text("".join(file.read_text().splitlines(keepends=True)[:epochs]))
+
+
+def test_shipping_a_run_in_progress_gives_a_replayable_snapshot_and_loadable_weights(tmp_path):
+    """A tiny cpu-preset run (3 epochs of 2 steps, paper scores every 2 epochs) whose FactorVAE
+    trial has reported one epoch less: the snapshot is the latest step with paper scores that
+    every model reached (4), the curves keep every epoch, the report replays, and each
+    shipped model loads with its weights equal to the trained ones rounded to bf16."""
+    from analysis.report import analyze
+    from disentangle.models import load_model
+    from disentangle.training import model_file
+    from study.config import load_study
+    from study.local import run_local
+
+    run = tmp_path / "run"
+    study = load_study("cpu", tiny_assignments(epochs=3, steps=2, seeds=(0, 1, 2)) + [
+        "metrics.paper_every=2", "images.every=0"])
+    run_local(study, run, "study", device="cpu", progress=lambda line: None)
+    (run / "run.json").write_text(json.dumps({
+        "preset": "cpu", "commit": "0" * 40, "machine": {"cpus": 2}, "starts": [{}],
+        "restarts": 0}))
+    factor_trial = next((run / "study").glob("factor_vae*"))
+    _truncate(factor_trial, 2)
+
+    out = tmp_path / "shipped"
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "ship_cpu_study.py"),
+                           str(run), "--out", str(out), "--sanity", "off"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "snapshot at step 4" in done.stdout
+
+    import pandas as pd
+
+    snapshot = pd.read_csv(out / "results.csv.gz")
+    assert set(snapshot["steps"]) == {2, 4} and (snapshot["status"] == "finished").all()
+    every = pd.read_csv(out / "all_epochs.csv.gz")
+    assert every.groupby("model")["steps"].max().to_dict() == {
+        "beta_vae": 6, "factor_vae": 4, "vae": 6}
+    curves = pd.read_csv(out / "curves.csv")
+    paper = curves[curves["quantity"] == "paper_factor_vae_score"]
+    assert sorted(set(paper["steps"])) == [4, 6] and (paper[paper["steps"] == 4]["seeds"] == 3
+                                                      ).all()
+    assert (out / "figures" / "learning_curves.png").is_file()
+    record = json.loads((out / "run.json").read_text())
+    assert record["snapshot_step"] == 4 and record["steps_reached"] == 4
+    assert sorted(trial["steps"] for trial in record["trials"]) == [4, 6]
+    page = (out / "README.md").read_text()
+    assert "**in progress**" in page and "At step 4 (the latest step with paper-sized" in page
+
+    again = analyze(out / "results.csv.gz", tmp_path / "again", sanity="off", traversals=False)
+    assert again.report.read_text() == (out / "report.md").read_text()
+
+    weights = sorted(p.name for p in (out / "weights").iterdir())
+    assert weights == [f"{kind}_{role}.pt" for kind in ("beta_vae", "factor_vae", "vae")
+                       for role in ("best", "median")]
+    for file in (out / "weights").iterdir():
+        shipped = load_model(file)
+        member = shipped.info["shipped"]["member"]
+        trial = next(t for t in (run / "study").iterdir() if (t / member).is_dir())
+        trained = load_model(model_file(sorted(trial.glob("checkpoint_*"))[-1], member))
+        for key, value in trained.state_dict().items():
+            expected = value.to(torch.bfloat16).float() if value.is_floating_point() else value
+            assert torch.equal(shipped.state_dict()[key], expected), (member, key)
+
+
+@pytest.mark.skipif(not (SHIPPED / "results.csv.gz").is_file(),
+                    reason="docs/results/cpu holds no shipped CPU study yet")
+def test_the_shipped_cpu_report_is_what_its_table_gives(tmp_path):
+    from analysis.report import analyze
+
+    sanity = SHIPPED / "sanity.csv"
+    again = analyze(SHIPPED / "results.csv.gz", tmp_path / "again", traversals=False,
+                    sanity=sanity if sanity.is_file() else "off")
+    assert again.report.read_text() == (SHIPPED / "report.md").read_text()
