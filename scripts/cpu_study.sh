@@ -25,7 +25,12 @@ fi
 if [ ! -x "$RUN/venv/bin/python" ]; then
   cp -al "$VENV" "$RUN/venv"
 fi
-COMMIT="$(git -C "$RUN/code" rev-parse HEAD)"
+# The commit is read once, when the run starts; a later checkout may not know the worktree.
+if [ -f "$RUN/run.json" ]; then
+  COMMIT="$("$RUN/venv/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["commit"])' "$RUN/run.json")"
+else
+  COMMIT="$(git -C "$RUN/code" rev-parse HEAD)"
+fi
 "$RUN/venv/bin/python" - "$RUN" "$COMMIT" <<'EOF'
 import json, os, platform, sys, time
 from pathlib import Path
