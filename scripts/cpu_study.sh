@@ -2,7 +2,9 @@
 # The long CPU study (preset `cpu`, docs/results/cpu): starts it, or resumes it exactly from its
 # last checkpoints, in the background at the lowest priority, from a pinned copy of the code.
 #
-#   bash scripts/cpu_study.sh [RUN_DIR]      # default ~/vae-study-runs/cpu
+#   bash scripts/cpu_study.sh [RUN_DIR] [--set key=value ...]   # default ~/vae-study-runs/cpu
+#
+# --set changes the preset when the run starts (a resumed run keeps its study.json).
 #
 # RUN_DIR/code     a git worktree of the commit the run started with (run.json records it), so
 #                  later changes to this checkout cannot change the run midway
@@ -11,11 +13,12 @@
 # RUN_DIR/log      the sweep's output: one line per trial and epoch with the steps reached
 #                  and model-steps/s
 # RUN_DIR/run.json the commit, the machine, and one entry per start (restarts are counted)
+RUN="$(realpath -m "${1:-$HOME/vae-study-runs/cpu}")"
+shift $(( $# > 0 ? 1 : 0 ))
 source "$(dirname "$0")/env.sh"
-RUN="${1:-$HOME/vae-study-runs/cpu}"
 mkdir -p "$RUN"
-RUN="$(cd "$RUN" && pwd)"
-if [ -f "$RUN/pid" ] && kill -0 "$(cat "$RUN/pid")" 2>/dev/null; then
+# running = the process exists and is not a zombie awaiting its parent
+if [ -f "$RUN/pid" ] && ps -o stat= -p "$(cat "$RUN/pid")" 2>/dev/null | grep -qv '^Z'; then
   echo "the study is already running (pid $(cat "$RUN/pid")); its log: $RUN/log"
   exit 0
 fi
@@ -23,7 +26,8 @@ if [ ! -d "$RUN/code" ]; then
   git -C "$ROOT" worktree add --detach "$RUN/code" HEAD
 fi
 if [ ! -x "$RUN/venv/bin/python" ]; then
-  cp -al "$VENV" "$RUN/venv"
+  # hard links: no copy of the gigabytes, and the run keeps its Python if ./.venv is replaced
+  cp -al "$VENV" "$RUN/venv" 2>/dev/null || { rm -rf "$RUN/venv"; ln -s "$VENV" "$RUN/venv"; }
 fi
 # The commit is read once, when the run starts; a later checkout may not know the worktree.
 if [ -f "$RUN/run.json" ]; then
@@ -48,7 +52,7 @@ EOF
 if [ -f "$RUN/study/study.json" ]; then
   ARGS=(sweep --resume "$RUN/study")
 else
-  ARGS=(sweep --preset cpu --storage "$RUN" --name study)
+  ARGS=(sweep --preset cpu --storage "$RUN" --name study "$@")
 fi
 cd "$RUN/code"
 # PYTHONPATH puts the pinned code before the editable install of this checkout (Ray's workers

@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, tiny_assignments
+from conftest import ROOT, TINY_METRICS, tiny_assignments
 
 from disentangle.errors import UserError
 
@@ -135,3 +136,52 @@ def test_the_shipped_cpu_report_is_what_its_table_gives(tmp_path):
     again = analyze(SHIPPED / "results.csv.gz", tmp_path / "again", traversals=False,
                     sanity=sanity if sanity.is_file() else "off")
     assert again.report.read_text() == (SHIPPED / "report.md").read_text()
+
+
+def test_the_launcher_starts_a_pinned_run_in_the_background_and_resumes_it(tmp_path):
+    """``scripts/cpu_study.sh RUN --set ...`` trains from a worktree of this commit, in the
+    background, logging steps and model-steps/s each epoch; run again it resumes the same
+    sweep (here already finished) and counts the restart."""
+    run = tmp_path / "run"
+    metrics = json.dumps(TINY_METRICS)
+    tiny = ["epochs=2", "steps_per_epoch=2", "seeds=[0]", f"metrics.fast={metrics}",
+            f"metrics.paper={metrics}", "images.every=0", "training.batch_size=16"]
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
+                          text=True).stdout.strip()
+
+    def launch(*sets: str) -> None:
+        done = subprocess.run(["bash", str(ROOT / "scripts" / "cpu_study.sh"), str(run),
+                               *sum((["--set", s] for s in sets), [])],
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        pid, deadline = int((run / "pid").read_text()), time.monotonic() + 600
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(2)
+        assert not _alive(pid), "the background study did not finish in 10 minutes"
+
+    try:
+        launch(*tiny)
+        log = (run / "log").read_text()
+        assert "epoch  factor_vae_gamma=40_seed=0" in log and "model-steps/s" in log
+        assert log.count("Summary over seeds") == 1
+        record = json.loads((run / "run.json").read_text())
+        assert record["commit"] == head and record["restarts"] == 0
+        assert (run / "code" / "scripts" / "cpu_study.sh").is_file()
+        study = json.loads((run / "study" / "study.json").read_text())
+        assert study["steps_per_epoch"] == 2
+        assert study["stack"] == [["vae", "beta_vae"], ["factor_vae"]]
+        launch()
+        record = json.loads((run / "run.json").read_text())
+        assert record["restarts"] == 1 and record["starts"][1]["resume"] is True
+        assert (run / "log").read_text().count("Summary over seeds") == 2
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
+                        str(run / "code")], capture_output=True)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
