@@ -14,7 +14,8 @@ Reads the run's sweep (RUN_DIR/study, default ~/vae-study-runs/cpu) while it tra
 - ``weights/<kind>_<role>.pt``: those models in bf16, loadable by ``vae-study evaluate`` and
   ``navigate`` (from each trial's newest checkpoint);
 - ``run.json``: the run's record (commit, machine, starts) with the steps reached, wall
-  time and model-steps/s of each trial;
+  time and model-steps/s of each trial, and the CPU seconds its training processes had used
+  when last seen by this script (each start's, and their sum);
 - ``README.md``: the status page (in progress or finished, the table, throughput, figures).
 """
 
@@ -122,6 +123,40 @@ def status_page(record: dict, curves, step: int, paper: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+def trainer_cpu_seconds(run: Path) -> float | None:
+    """CPU seconds (user + system) used so far by the run's training processes (the Ray
+    workers started with the run's pinned code), or None when none is running."""
+    import os
+
+    total, found, tick = 0.0, False, os.sysconf("SC_CLK_TCK")
+    for proc in Path("/proc").iterdir():
+        try:
+            if (b"ray::" not in (proc / "cmdline").read_bytes()
+                    or f"PYTHONPATH={run / 'code'}".encode() not in
+                    (proc / "environ").read_bytes().split(b"\0")):
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, ValueError):
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+        found = True
+    return total if found else None
+
+
+def record_cpu_time(run: Path) -> dict:
+    """The run's record with this start's CPU seconds so far (kept in RUN/run.json, so each
+    start keeps the last value seen before it stopped) and their sum over starts."""
+    file = run / "run.json"
+    record = json.loads(file.read_text())
+    seconds = trainer_cpu_seconds(run)
+    if seconds is not None:
+        record["starts"][-1]["cpu_seconds_seen"] = round(seconds)
+        file.write_text(json.dumps(record, indent=2) + "\n")
+    record["cpu_seconds_seen"] = sum(start.get("cpu_seconds_seen", 0)
+                                     for start in record["starts"])
+    return record
+
+
 def main() -> None:
     args = parse_args()
     import pandas as pd
@@ -165,7 +200,7 @@ def main() -> None:
             shutil.copy(figure.png, staging / "figures" / figure.png.name)
         selections, _ = select_models(shot.final, shot.trials)
         bf16_weights(selections, staging / "weights")
-        record = json.loads((run / "run.json").read_text())
+        record = record_cpu_time(run)
         record.update(study=study, snapshot_step=step, trials=throughput(results),
                       steps_reached=int(results.epochs.groupby("trial_id")["steps"].max().min()),
                       verdicts={v.key: v.verdict for v in shipped.verdicts},
