@@ -33,7 +33,11 @@ def observations_for(data: GroundTruthDataset, function, indices: np.ndarray,
     tensor made by the dataset on the function's ``torch_device`` (this project's encoders,
     ``disentangle.representation``: on a GPU the faces are rendered there and dSprites is
     gathered from its copy there, not on one CPU thread), else host arrays. Random observations
-    (``random_state``) always come from ``data.observations``."""
+    (``random_state``) always come from ``data.observations``. A function marked
+    ``takes_indices`` (a table of codes made elsewhere, ``disentangle.external``) gets the
+    indices themselves."""
+    if getattr(function, "takes_indices", False):
+        return np.asarray(indices, dtype=np.int64)
     device = getattr(function, "torch_device", None)
     if device is None or not data.deterministic_observations:
         return data.observations(indices, random_state)
@@ -50,10 +54,12 @@ def encode(data: GroundTruthDataset, representation_function: RepresentationFunc
     the factors; deterministic datasets ignore it."""
     representations = np.asarray(representation_function(
         observations_for(data, representation_function, indices, random_state)))
-    if representations.ndim != 2 or representations.shape[0] != len(indices):
+    if (representations.ndim != 2 or representations.shape[0] != len(indices)
+            or representations.shape[1] == 0):
         raise UserError(
             f"the representation function returned shape {representations.shape} for "
-            f"{len(indices)} observations: it must return one row per observation, (N, D)")
+            f"{len(indices)} observations: it must return one row per observation, (N, D) "
+            "with D >= 1")
     if not np.isfinite(representations).all():
         raise UserError("the representation function returned NaN or infinite values: check "
                         "the model (a diverged training run?)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -10,6 +11,7 @@ from disentangle.data.base import GroundTruthDataset
 from disentangle.metrics.encoding import check_dataset, make_encoder
 from disentangle.metrics.registry import select_metrics
 from disentangle.metrics.settings import resolve_overrides
+from disentangle.metrics.spec import MetricSpec
 
 
 def evaluate(ground_truth_data: GroundTruthDataset, representation_function,
@@ -46,15 +48,11 @@ def evaluate(ground_truth_data: GroundTruthDataset, representation_function,
     """
     started = time.perf_counter()
     clock = Stopwatch()
-    specs = select_metrics(preset, metrics, posterior=posterior_function is not None)
-    settings = resolve_overrides(preset, overrides, [spec.key for spec in specs])
-    check_dataset(ground_truth_data)
-    drawn = {spec.key: spec.draw(ground_truth_data, settings[spec.key], random_state)
-             for spec in specs}
+    draws = draw_metrics(ground_truth_data, random_state, preset, metrics,
+                         posterior_function is not None, overrides)
+    specs, settings, drawn = draws.specs, draws.settings, draws.drawn
     clock.lap("draw")
-    representation_specs = [spec for spec in specs if not spec.needs_posterior]
-    index_arrays = [array for spec in representation_specs
-                    for array in drawn[spec.key].index_arrays]
+    index_arrays = draws.index_arrays
     shared = settings[specs[0].key]  # the encoding settings are the same for every metric
     represent = make_encoder(ground_truth_data, representation_function, index_arrays,
                              shared["deduplicate"], shared["encode_batch_size"], random_state)
@@ -80,6 +78,37 @@ def evaluate(ground_truth_data: GroundTruthDataset, representation_function,
             flat.update(results, timings=clock.laps)
         scored.append(flat)
     return scored if members is not None else scored[0]
+
+
+@dataclass
+class Draws:
+    """What an evaluation draws before it encodes anything: the metrics' specs (registry
+    order), their complete settings and each one's draws."""
+
+    specs: list[MetricSpec]
+    settings: dict[str, dict]
+    drawn: dict[str, object]
+
+    @property
+    def index_arrays(self) -> list[np.ndarray]:
+        """The dataset indices whose representations the metrics look up (a metric scored
+        from the posterior encodes its own images)."""
+        return [array for spec in self.specs if not spec.needs_posterior
+                for array in self.drawn[spec.key].index_arrays]
+
+
+def draw_metrics(ground_truth_data: GroundTruthDataset, random_state: np.random.RandomState,
+                 preset: str = "fast", metrics=None, posterior: bool = False,
+                 overrides: dict | None = None) -> Draws:
+    """``evaluate``'s first phase: the metrics' settings, validated, and their draws from
+    ``random_state`` in registry order (so the indices an evaluation will encode are known
+    before any encoder runs)."""
+    specs = select_metrics(preset, metrics, posterior=posterior)
+    settings = resolve_overrides(preset, overrides or {}, [spec.key for spec in specs])
+    check_dataset(ground_truth_data)
+    drawn = {spec.key: spec.draw(ground_truth_data, settings[spec.key], random_state)
+             for spec in specs}
+    return Draws(specs, settings, drawn)
 
 
 class _Member:
