@@ -1,11 +1,12 @@
-"""``vae-study evaluate``: score checkpoints with the disentanglement metrics."""
+"""``vae-study evaluate``: score checkpoints, or any encoder (``disentangle.external``), with
+the disentanglement metrics."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-HELP = "score checkpoints (trained or imported) with the disentanglement metrics"
+HELP = "score checkpoints, or any encoder, with the disentanglement metrics"
 
 DESCRIPTION = """\
 Score each checkpoint with the disentanglement metrics (disentangle.metrics.registry: the
@@ -15,7 +16,20 @@ a table.
 A checkpoint is a .pt file written by training or by `vae-study pretrained import`, or a
 disentangling-vae result folder (model.pt + specs.json), e.g.
 ../shared/pretrained/disentangling-vae/betaH_dsprites. Every model is scored with the same
-random draws (--seed), so the differences between rows are the models' differences."""
+random draws (--seed), so the differences between rows are the models' differences.
+
+Any other model, trained anywhere, is scored on the same draws in one of three ways, and gets a
+citable report (every score under disentanglement_lib's names, the preset and its settings,
+the seed, the dataset and its images' source, the version and the time taken):
+
+  --encoder encoder.pt          TorchScript (or torch.export .pt2): images -> codes
+  --encoder my_model:encode     a Python function: float32 numpy (N, C, 64, 64) in [0, 1]
+                                -> codes (N, D), numpy or torch
+  --needed-indices needed.npy   the dataset indices an evaluation needs (same --dataset,
+  then --codes codes.npz        --preset, --seed, --metrics, --set); codes.npz holds
+                                `indices` and `codes` (N, D), made wherever the model runs
+
+Python: disentangle.external.score_encoder (the same options)."""
 
 #: Columns around the metrics' own result keys (``registry.result_columns``).
 IDENTITY = ["checkpoint", "model", "architecture"]
@@ -26,8 +40,30 @@ def register(commands) -> None:
     parser = commands.add_parser(
         "evaluate", help=HELP, description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("checkpoints", nargs="+", type=Path, metavar="CKPT",
+    parser.add_argument("checkpoints", nargs="*", type=Path, metavar="CKPT",
                         help="checkpoint files (.pt) or disentangling-vae result folders")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--encoder", metavar="FILE|MODULE:FUNCTION",
+        help="score any encoder instead of checkpoints: a TorchScript file (or a torch.export "
+             ".pt2 program) mapping float images (N, C, 64, 64) in [0, 1] to codes (N, D), or "
+             "an importable function doing the same on numpy arrays (package.module:function, "
+             "imported with the current folder on the path)")
+    source.add_argument(
+        "--codes", type=Path, metavar="TABLE.npz",
+        help="score codes made elsewhere: an .npz with `indices` (N,) and `codes` (N, D) "
+             "covering the indices --needed-indices writes for the same options")
+    source.add_argument(
+        "--needed-indices", type=Path, metavar="OUT.npy",
+        help="write the dataset indices this evaluation (--dataset, --preset, --seed, "
+             "--metrics, --set) needs codes for, sorted, and stop; index i is the image with "
+             "the mixed-radix factor classes of i, last factor fastest (dSprites: image i of "
+             "the original npz)")
+    parser.add_argument(
+        "--dsprites-npz", type=Path, default=None, metavar="FILE",
+        help="your copy of the original dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz, "
+             "to score on its images instead of the rendered ones (default: $DSPRITES_NPZ, "
+             "else rendered); the report says which")
     parser.add_argument(
         "--dataset", default="dsprites",
         help="ground-truth dataset (one with known factors) to score on, as named by "
@@ -45,9 +81,11 @@ def register(commands) -> None:
              "evaluation points per metric; use it for reported numbers), 'fast' the noisier "
              "every-epoch settings (a few seconds). Default: paper")
     parser.add_argument(
-        "--out", type=Path, default=Path("evaluation.csv"),
-        help="where to save the table (default: ./evaluation.csv); a .json name saves every "
-             "metric's diagnostics too (vote matrices, per-factor accuracy)")
+        "--out", type=Path, default=None,
+        help="where to save the results: for checkpoints the table (default: "
+             "./evaluation.csv; a .json name adds every metric's diagnostics: vote matrices, "
+             "per-factor accuracy), for --encoder and --codes the report (default: "
+             "./evaluation.json; a .csv name saves its table)")
     parser.add_argument(
         "--seed", type=int, default=0,
         help="seed of the metrics' random draws (default 0), shared by all checkpoints")
@@ -85,18 +123,39 @@ def parse_settings(items: list[str]) -> dict:
 
 
 def run(args) -> int:
+    from disentangle.errors import UserError
+
+    external = args.encoder is not None or args.codes is not None
+    if args.needed_indices is not None or external:
+        if args.checkpoints:
+            raise UserError("give checkpoints, or --encoder, --codes or --needed-indices, not "
+                            "both")
+        if args.needed_indices is not None:
+            return write_needed_indices(args, parse_settings(args.settings))
+    elif not args.checkpoints:
+        raise UserError("nothing to score: give checkpoints (CKPT ...), --encoder, --codes or "
+                        "--needed-indices")
+    if args.out is None:
+        args.out = Path("evaluation.json" if external else "evaluation.csv")
+    if args.out.suffix not in (".csv", ".json"):
+        raise UserError(f"--out {args.out}: name a .csv or .json file")
+    if external:
+        return score_external(args, parse_settings(args.settings))
+    return score_checkpoints(args)
+
+
+def score_checkpoints(args) -> int:
+    """Score every checkpoint of ``args`` on one set of draws; print and save the table."""
     import numpy as np
 
-    from disentangle.data import get_dataset
     from disentangle.errors import UserError
+    from disentangle.external import load_dataset
     from disentangle.metrics import evaluate
     from disentangle.metrics.registry import result_columns, select_metrics
     from disentangle.metrics.settings import resolve_overrides
     from disentangle.models import load_model
     from disentangle.representation import posterior_function, representation_function
 
-    if args.out.suffix not in (".csv", ".json"):
-        raise UserError(f"--out {args.out}: name a .csv or .json file")
     settings = parse_settings(args.settings)
     metrics = [spec.key for spec in select_metrics(args.preset, args.metrics, posterior=True)]
     if args.metrics is not None and "tc" not in metrics:
@@ -104,7 +163,7 @@ def run(args) -> int:
     resolve_overrides(args.preset, settings)   # fail before any loading
     columns = IDENTITY + result_columns(metrics, args.preset, posterior=True) + RUN
     models = [(path, load_model(path, device="cpu")) for path in args.checkpoints]
-    data = get_dataset(args.dataset)
+    data = load_dataset(args.dataset, args.dsprites_npz)
     rows, details = [], []
     for path, model in models:
         if model.num_channels != data.observation_shape[0]:
@@ -126,6 +185,50 @@ def run(args) -> int:
         print(format_row(rows[-1]), flush=True)
     write_results(rows, details, columns, args.out)
     print(f"table: {args.out}")
+    return 0
+
+
+def write_needed_indices(args, settings: dict) -> int:
+    """Save the indices the evaluation of ``args`` needs codes for (``--needed-indices``)."""
+    import numpy as np
+
+    from disentangle.errors import UserError
+    from disentangle.external import needed_indices
+    from disentangle.files import atomic_path
+
+    if args.needed_indices.suffix != ".npy":
+        raise UserError(f"--needed-indices {args.needed_indices}: name a .npy file")
+    indices = needed_indices(args.dataset, preset=args.preset, seed=args.seed,
+                             metrics=args.metrics, dsprites_npz=args.dsprites_npz, **settings)
+    with atomic_path(args.needed_indices) as temporary, temporary.open("wb") as stream:
+        np.save(stream, indices)
+    print(f"{args.needed_indices}: the {indices.size:,} images of {args.dataset} (preset "
+          f"{args.preset}, seed {args.seed}) this evaluation encodes. Save their codes with "
+          "numpy.savez('codes.npz', indices=indices, codes=codes), codes (N, D) in the same "
+          "order, and score them with --codes codes.npz and the same options.")
+    return 0
+
+
+def score_external(args, settings: dict) -> int:
+    """Score ``--encoder`` or ``--codes``: print the citable table, save the report."""
+    import json
+
+    import pandas as pd
+
+    from disentangle.external import score_encoder
+    from disentangle.files import write_table, write_text
+    from disentangle.metrics.citation import format_report, table_rows
+
+    record = score_encoder(args.encoder, codes=args.codes, dataset=args.dataset,
+                           preset=args.preset, seed=args.seed, metrics=args.metrics,
+                           device=args.device, precision=args.precision,
+                           dsprites_npz=args.dsprites_npz, **settings)
+    print(format_report(record), flush=True)
+    if args.out.suffix == ".json":
+        write_text(args.out, json.dumps(record, indent=1))
+    else:
+        write_table(pd.DataFrame(table_rows(record)), args.out)
+    print(f"report: {args.out}")
     return 0
 
 
