@@ -1,35 +1,39 @@
 """The verdict framework: the four outcomes, the rule's numbers, a verdict's record, and the
 helpers every claim uses to gather per-seed values.
 
-Outcomes. A claim is **confirmed** when its bootstrap intervals support it, **contradicted**
-when they exclude it, **inconclusive** when they do neither, and **not enough data** when a
-setting it needs has fewer than ``Rule.min_seeds`` seeds (or a number it needs was not
-reported). Every interval is a percentile bootstrap over seeds (``analysis.statistics``) at
-level 1 - alpha; a claim that compares k settings (e.g. "some β > 1 beats the VAE") uses
-Bonferroni's level 1 - alpha / k for each of its k intervals.
+Outcomes. A claim is **confirmed** when its intervals support it, **contradicted** when they
+exclude it, **inconclusive** when they do neither, and **not enough data** when a setting it
+needs has fewer than ``Rule.min_seeds`` seeds, its design is too small for its interval, or a
+number it needs was not reported. Every interval is two-sided at level 1 − α, Bonferroni's
+1 − α/k where k comparisons could each make the call; each rule names its interval
+(``analysis.statistics``) and decides through ``analysis.rules``, whose error rates and power
+on simulated studies ``analysis.calibration`` measures.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from analysis.statistics import RESAMPLES, Interval, bootstrap, format_level, spearman_rows
+from analysis.rules import Decision
+from analysis.statistics import format_level, power, seeds_for
 
 CONFIRMED, CONTRADICTED = "confirmed", "contradicted"
 INCONCLUSIVE, NOT_ENOUGH_DATA = "inconclusive", "not enough data"
+#: The power the "not enough data" and power lines state seeds for.
+WANTED_POWER = 0.8
 
 
 @dataclass(frozen=True)
 class Rule:
     """The numbers behind every verdict.
 
-    ``min_seeds``: seeds each compared setting needs. ``alpha``: one minus the intervals'
-    level (before Bonferroni). ``resamples`` and ``seed``: of every bootstrap.
+    ``min_seeds``: seeds each compared setting needs (a t interval needs 2; 3 is the fewest the
+    calibration simulates, ``analysis.calibration``). ``alpha``: one minus the intervals' level
+    before Bonferroni; each wrong call is then made at most α/2 of the time.
     ``reconstruction_margin``: "near the VAE's reconstruction" means a mean reconstruction
     error at most this share above the VAE's. ``metric_margin``: a score "not penalised" is at
     most this much lower. ``seed_share``: "the seed matters as much as the hyperparameter"
@@ -40,8 +44,6 @@ class Rule:
 
     min_seeds: int = 3
     alpha: float = 0.05
-    resamples: int = RESAMPLES
-    seed: int = 0
     reconstruction_margin: float = 0.10
     metric_margin: float = 0.05
     seed_share: float = 0.5
@@ -50,18 +52,26 @@ class Rule:
     def level(self, comparisons: int = 1) -> float:
         return 1 - self.alpha / max(1, comparisons)
 
-    def interval(self, groups: dict, statistic: Callable, comparisons: int = 1) -> Interval:
-        """The bootstrap interval of ``statistic`` over ``groups`` at Bonferroni's level for
-        ``comparisons`` intervals."""
-        return bootstrap(groups, statistic, self.level(comparisons), self.resamples, self.seed)
-
     def describe(self) -> str:
         """The part of every claim's rule that the report states once."""
-        return (f"intervals are {format_level(self.level())} percentile bootstrap intervals "
-                f"over seeds ({self.resamples:,} resamples of the seeds within each setting, "
-                f"generator seed {self.seed}), Bonferroni-corrected to {self.alpha:g}/k when a "
-                f"claim compares k settings; every compared setting needs at least "
-                f"{self.min_seeds} seeds")
+        return (f"every interval is two-sided at {format_level(self.level())}, computed from "
+                f"the seeds by the method its rule names (no resampling), and Bonferroni-"
+                f"corrected to {self.alpha:g}/k where k comparisons could each make the call, "
+                f"so each claim is wrongly confirmed at most {self.alpha / 2:.1%} and wrongly "
+                f"contradicted at most {self.alpha / 2:.1%} of the time where its rule's "
+                f"assumptions hold (the README's calibration table gives the simulated rates); "
+                f"every compared setting needs at least {self.min_seeds} seeds")
+
+    def seeds_note(self, comparisons: int = 1) -> str:
+        """How many seeds per setting find a difference of 1 seed-sd with ``WANTED_POWER``."""
+        return (f"{WANTED_POWER:.0%} power for a difference of 1 seed-sd at this level needs "
+                f"{seeds_for(self.level(comparisons), wanted=WANTED_POWER)} seeds per setting")
+
+    def power_line(self, seeds: int, comparisons: int = 1) -> str:
+        """The evidence line on the power of a comparison with ``seeds`` seeds per setting."""
+        return (f"power: with {seeds} seeds per setting a true difference of 1 seed-sd between "
+                f"two settings is found {power(seeds, self.level(comparisons)):.0%} of the time "
+                f"at {format_level(self.level(comparisons))}; {self.seeds_note(comparisons)}")
 
 
 @dataclass
@@ -87,6 +97,10 @@ class Verdict:
                         CONTRADICTED if contradicted and not confirmed else INCONCLUSIVE)
         return self
 
+    def settle(self, decision: Decision) -> "Verdict":
+        """``decide`` on a rule's decision for one study."""
+        return self.decide(bool(decision.confirmed[0]), bool(decision.contradicted[0]))
+
 
 def groups_of(table: pd.DataFrame, columns, models=None) -> dict[str, np.ndarray]:
     """Setting label -> its models' values of ``columns`` (one column: (n,); several: (n, k)),
@@ -101,13 +115,20 @@ def groups_of(table: pd.DataFrame, columns, models=None) -> dict[str, np.ndarray
             for setting, group in rows.groupby("setting", sort=False)}
 
 
-def too_few(groups: dict, rule: Rule) -> list[str]:
-    return [f"{name}: {len(values)} model(s), need {rule.min_seeds}"
+def too_few(groups: dict, rule: Rule, comparisons: int = 1) -> list[str]:
+    """A line for each setting with fewer than ``rule.min_seeds`` models."""
+    return [f"{name}: {len(values)} model(s), need {rule.min_seeds} "
+            f"({rule.seeds_note(comparisons)})"
             for name, values in groups.items() if len(values) < rule.min_seeds]
 
 
 def enough(groups: dict, rule: Rule) -> dict:
     return {name: values for name, values in groups.items() if len(values) >= rule.min_seeds}
+
+
+def one(values: np.ndarray) -> np.ndarray:
+    """One study's values as the rules take them: (1, n, ...)."""
+    return np.asarray(values, dtype=float)[None]
 
 
 def mean_sd(values, digits: int = 3) -> str:
@@ -135,30 +156,14 @@ def beta_of(table: pd.DataFrame) -> pd.Series:
     return beta.where(table["model"] != "vae", 1.0)
 
 
-def mean_difference(a: str, b: str) -> Callable:
-    """Statistic: mean of setting ``a`` minus mean of setting ``b``."""
-    return lambda s: s[a].mean(axis=-1) - s[b].mean(axis=-1)
-
-
-def trend(groups: dict[str, np.ndarray], positions: dict[str, float], rule: Rule) -> Interval:
-    """The interval of Spearman's rank correlation between each model's setting position
-    (``positions``: setting -> β, γ, ...) and its value (``groups``), over all the models."""
-    names = list(groups)
-    x = np.concatenate([np.full(len(groups[name]), positions[name]) for name in names])
-
-    def statistic(samples):
-        y = np.concatenate([samples[name] for name in names], axis=-1)
-        return spearman_rows(np.broadcast_to(x, y.shape), y)
-
-    return rule.interval(groups, statistic)
-
-
-def trend_over(verdict, rows: pd.DataFrame, column: str, position: str, symbol: str,
-               vae_value: float, rule: Rule, label: str) -> Interval | None:
-    """The ``trend`` of ``column`` over the hyperparameter column ``position`` (written
-    ``symbol``, the VAE's rows holding ``vae_value``), counting the models into ``verdict`` and
-    adding its per-setting means as evidence; None (with the reason in ``verdict.missing``)
-    when fewer than 2 distinct values have enough models."""
+def ordered_groups(verdict: Verdict, rows: pd.DataFrame, column: str, position: str,
+                   symbol: str, vae_value: float, rule: Rule, label: str
+                   ) -> dict[str, np.ndarray] | None:
+    """The settings of ``rows`` with enough models, in order of the hyperparameter column
+    ``position`` (written ``symbol``, the VAE's rows holding ``vae_value``): setting ->
+    values of ``column``. Counts the models into ``verdict`` and adds the settings' means as
+    evidence; None (with the reason in ``verdict.missing``) when fewer than 2 distinct values
+    have enough models."""
     groups = groups_of(rows, column)
     positions = rows.groupby("setting", sort=False)[position].first().to_dict()
     verdict.count(groups)
@@ -168,6 +173,7 @@ def trend_over(verdict, rows: pd.DataFrame, column: str, position: str, symbol: 
         verdict.missing.append(f"need at least 2 distinct {symbol} (the VAE counts as "
                                f"{symbol} = {vae_value:g}) with enough models")
         return None
+    usable = dict(sorted(usable.items(), key=lambda item: positions[item[0]]))
     verdict.evidence.append(f"{label} by {symbol}: " + "; ".join(
         f"{symbol}={positions[name]:g} {mean_sd(values, 2)}" for name, values in usable.items()))
-    return trend(usable, positions, rule)
+    return usable

@@ -27,6 +27,7 @@ import pandas as pd
 from analysis.evidence import Rule
 from analysis.results import preset_column, score_preset
 from analysis.selection import training_configuration
+from analysis.statistics import mean_interval
 from disentangle import kinds
 
 
@@ -107,7 +108,7 @@ def side_by_side(table: pd.DataFrame, trials: pd.DataFrame, rule: Rule = Rule()
                "mean": np.nan, "sd": np.nan, "models": len(values), "interval": "",
                "agrees": None, "why": ""}
         if len(values) >= 2:
-            interval = rule.interval({"ours": values}, lambda s: s["ours"].mean(axis=-1))
+            interval = mean_interval(values[None], rule.level()).take(0)
             row.update(mean=values.mean(), sd=values.std(ddof=1),
                        interval=f"[{interval.low:.3f}, {interval.high:.3f}]",
                        agrees=bool(interval.low <= reported.number <= interval.high))

@@ -8,8 +8,9 @@ report. Everything is written into a temporary folder next to ``out_dir`` and mo
 place at the end, so an interrupted run leaves the previous analysis untouched.
 
 The report's text depends only on the results it reads: no time stamp, no absolute path (the
-sweep is named by its folder name, checkpoints and files relative to it), and every bootstrap
-has a fixed seed, so the same results give the same ``report.md`` byte for byte.
+sweep is named by its folder name, checkpoints and files relative to it), and every interval
+is computed without resampling (or, for the generalized pivotal intervals, from draws of a
+fixed generator seed), so the same results give the same ``report.md`` byte for byte.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from analysis.report_sections import (collapsed_lines, fitting_lines, papers_lin
 from analysis.results import SweepResults, load_results, save_tables
 from analysis.selection import Selection, select_models
 from analysis.verdicts import (CONFIRMED, CONTRADICTED, INCONCLUSIVE, NOT_ENOUGH_DATA, Rule,
-                               Verdict, all_verdicts)
+                               Verdict, all_verdicts, multiplicity)
 from disentangle.errors import UserError
 from disentangle.files import staged_folder
 
@@ -180,7 +181,8 @@ def render_report(results: SweepResults, selection: Selection, figures: list[Fig
                   f"neither, and *not enough data* when a setting it needs has too few models or "
                   f"a number it needs was not reported; {rule.describe()}. Each claim's own rule "
                   f"is stated in one sentence beside its verdict. The models are those listed "
-                  f"under [Models used](#models-used-and-models-left-out).", ""]
+                  f"under [Models used](#models-used-and-models-left-out).", "",
+              multiplicity(verdicts, rule), ""]
     figure_names = {f.name for f in figures}
     for number, verdict in enumerate(verdicts, 1):
         lines += [f"### {number}. {verdict.source}", "", f"> {verdict.claim}", "",

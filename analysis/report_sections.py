@@ -111,7 +111,7 @@ def papers_lines(comparison: pd.DataFrame) -> list[str]:
         rows.append([f"{row.paper}, {row.where}", row.setting, label(row.quantity), reported,
                      ours, row.interval or "–", agreement])
     return rows_table(["paper", "setting", "quantity", "reported", "here: mean ± sd",
-                           "here: 95% CI of the mean", "paper's value in the interval?"],
+                           "here: 95% t interval of the mean", "paper's value in the interval?"],
                           rows) + [
         "", "≈ read off a figure. † not yet checked against the paper's text in this project "
             "(recorded from memory of the paper): treat as approximate. Why a value may differ "

@@ -15,7 +15,7 @@ import pytest
 from scipy import stats
 
 from analysis.claims import (higgins_beta_beats_vae, kim_mnih_better_tradeoff,
-                             kim_mnih_disentanglement_improves, kim_mnih_reconstruction_kept,
+                             kim_mnih_disentanglement_peaks, kim_mnih_reconstruction_kept,
                              kim_mnih_reconstruction_rises, locatello_seed_vs_hyperparameter)
 from analysis.evidence import Rule
 from analysis.metric_claims import (kim_mnih_critique_on_trained_models,
@@ -25,7 +25,8 @@ from analysis.papers import side_by_side
 from analysis.report_sections import collapsed_lines, fitting_lines
 from analysis.results import load_results, score_column
 from analysis.selection import select_models
-from analysis.statistics import bootstrap, seed_share, spearman_rows
+from analysis.statistics import (fisher, log_ratio, mean_interval, seed_share, spearman_rows,
+                                 trend, welch)
 from analysis.verdicts import (CONFIRMED, CONTRADICTED, INCONCLUSIVE, NOT_ENOUGH_DATA,
                                all_verdicts, collapsed)
 from disentangle import kinds
@@ -56,24 +57,37 @@ VAE = models("vae", reconstruction=[30.0, 30.5, 29.5], factor_vae_score=[0.60, 0
 
 
 # -- the statistics ------------------------------------------------------------------------------
-def test_statistics_match_their_definitions_and_the_bootstrap_is_reproducible():
+def test_statistics_match_their_definitions():
     rng = np.random.default_rng(1)
     x, y = rng.normal(size=(4, 12)), rng.normal(size=(4, 12))
     y[:, :3] = 1.0  # ties
     expected = [stats.spearmanr(a, b).statistic for a, b in zip(x, y)]
     assert spearman_rows(x, y) == pytest.approx(expected)
     assert math.isnan(spearman_rows(np.ones((1, 5)), x[:1, :5])[0])
+    a, b = np.array([0.7, 0.75, 0.72, 0.8]), np.array([0.6, 0.62, 0.59])
+    interval = welch(a[None], b[None], 0.95).take(0)   # scipy's Welch interval
+    scipy_ci = stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
+    assert (interval.low, interval.high) == pytest.approx((scipy_ci.low, scipy_ci.high))
+    assert interval.estimate == pytest.approx(0.7425 - 0.6033333)
+    one = mean_interval(a[None], 0.9).take(0)
+    assert (one.low, one.high) == pytest.approx(stats.t.interval(0.9, 3, a.mean(), stats.sem(a)))
+    # two settings: the trend is their difference; the log ratio is the delta method's
+    assert trend([b[None], a[None]], 0.95).take(0) == interval
+    ratio = log_ratio(a[None], b[None], 0.95).take(0)
+    assert ratio.estimate == pytest.approx(math.log(a.mean() / b.mean()))
+    # Fisher's z with Bonett & Wright's standard error, n = 12
+    r = fisher(np.array([0.5]), 12, 0.95).take(0)
+    half = stats.norm.ppf(0.975) * math.sqrt(1.125 / 9)
+    assert (r.low, r.high) == pytest.approx((math.tanh(math.atanh(0.5) - half),
+                                             math.tanh(math.atanh(0.5) + half)))
     # one-way random effects: 2 settings of 3, means 0 and 3, within variance 1 (MS_within 1,
-    # MS_between 13.5, n0 = 3 -> sigma2_setting 12.5/3)
+    # MS_between 13.5, n0 = 3 -> sigma2_setting 12.5/3); the exact F interval of the ICC
     groups = [np.array([[-1.0, 0.0, 1.0]]), np.array([[2.0, 3.0, 4.0]])]
-    assert seed_share(groups)[0] == pytest.approx(1 / (1 + 12.5 / 3))
-    data = {"a": np.array([0.7, 0.75, 0.72, 0.8]), "b": np.array([0.6, 0.62, 0.59])}
-    difference = lambda s: s["a"].mean(axis=-1) - s["b"].mean(axis=-1)  # noqa: E731
-    first, again = bootstrap(data, difference), bootstrap(data, difference)
-    assert first == again and first.low < first.estimate < first.high
-    assert first.estimate == pytest.approx(0.7425 - 0.6033333)
-    wider = bootstrap(data, difference, level=0.99)
-    assert wider.low <= first.low and wider.high >= first.high
+    share = seed_share(groups, 0.95).take(0)
+    assert share.estimate == pytest.approx(1 / (1 + 12.5 / 3))
+    low_f, high_f = 13.5 / stats.f.ppf(0.975, 1, 4), 13.5 / stats.f.ppf(0.025, 1, 4)
+    assert share.low == pytest.approx(1 - (high_f - 1) / (high_f + 2))
+    assert share.high == pytest.approx(min(1.0, 1 - (low_f - 1) / (low_f + 2)))
 
 
 # -- point 2: Kim & Mnih's claims as the paper states them, Higgins' claim ------------------------
@@ -89,18 +103,34 @@ def test_higgins_confirmed_contradicted_inconclusive():
     assert verdict([0.85, 0.86]) == NOT_ENOUGH_DATA
 
 
-def test_disentanglement_has_an_optimum_in_beta_not_a_monotone_rise():
-    """Earlier rule: Spearman over β of the score had to be positive; a peak at β = 4 with a
-    fall at β = 16 (as Kim & Mnih show) was 'not confirmed'."""
-    peaked = table(VAE,
-                   models("beta_vae", 4.0, reconstruction=[40, 41, 42],
-                          factor_vae_score=[0.80, 0.81, 0.82], beta_vae_score=[0.8] * 3),
-                   models("beta_vae", 16.0, reconstruction=[55, 56, 57],
-                          factor_vae_score=[0.50, 0.52, 0.51], beta_vae_score=[0.8] * 3))
-    verdict = kim_mnih_disentanglement_improves(peaked)
-    assert verdict.verdict == CONFIRMED and "best β by mean score: β-VAE β=4" in verdict.evidence
-    worse = peaked.assign(factor_vae_score=np.where(peaked["model"] == "vae", 0.9, 0.5))
-    assert kim_mnih_disentanglement_improves(worse).verdict == CONTRADICTED
+def test_disentanglement_has_an_optimum_in_beta_an_interior_maximum():
+    """Earlier rules: Spearman over β of the score had to be positive (a peak at β = 4 with a
+    fall at β = 16, as Kim & Mnih show, was 'not confirmed'); then "some β beats the VAE",
+    which a monotone rise also passes. Now an inner β must beat both ends."""
+    def rows(vae, beta4, beta16):
+        return table(models("vae", factor_vae_score=vae),
+                     models("beta_vae", 4.0, factor_vae_score=beta4),
+                     models("beta_vae", 16.0, factor_vae_score=beta16))
+
+    peaked = kim_mnih_disentanglement_peaks(rows([0.60, 0.62, 0.61], [0.80, 0.81, 0.82],
+                                                 [0.50, 0.52, 0.51]))
+    assert peaked.verdict == CONFIRMED and "best β by mean score: β-VAE β=4" in peaked.evidence
+    assert "β-VAE β=4 − VAE" in peaked.evidence[1] and "Welch" in peaked.rule
+    rising = rows([0.60, 0.62, 0.61], [0.70, 0.71, 0.72], [0.80, 0.81, 0.82])
+    assert kim_mnih_higgins_like(rising) == CONFIRMED  # some β beats the VAE ...
+    assert kim_mnih_disentanglement_peaks(rising).verdict == CONTRADICTED  # ... at an end
+    falling = rows([0.90, 0.91, 0.89], [0.50, 0.51, 0.52], [0.50, 0.52, 0.51])
+    assert kim_mnih_disentanglement_peaks(falling).verdict == CONTRADICTED
+    two = kim_mnih_disentanglement_peaks(table(models("vae", factor_vae_score=[0.6, 0.61, 0.62]),
+                                               models("beta_vae", 4.0,
+                                                      factor_vae_score=[0.8, 0.81, 0.82])))
+    assert two.verdict == NOT_ENOUGH_DATA and "3 values of β" in two.missing[-1]
+
+
+def kim_mnih_higgins_like(rows: pd.DataFrame) -> str:
+    """Higgins' rule (some β beats the VAE) on the FactorVAE score."""
+    return higgins_beta_beats_vae(rows.rename(columns={"factor_vae_score": "beta_vae_score"}
+                                              )).verdict
 
 
 def test_reconstruction_rises_with_beta_on_its_own():
@@ -116,8 +146,8 @@ def test_reconstruction_rises_with_beta_on_its_own():
                                                     for b in (1, 2, 4, 8)]))
 
     rising = verdict(lambda b: 30 + 3 * b)
-    assert rising.verdict == CONFIRMED and "Spearman ρ(β, reconstruction error)" in \
-        rising.evidence[-1]
+    assert rising.verdict == CONFIRMED and "slope of the mean error per step in β" in \
+        rising.evidence[-2] and rising.evidence[-1].startswith("power: with 3 seeds")
     assert verdict(lambda b: 60 - 3 * b).verdict == CONTRADICTED
     flat = rows([35, 45, 40], [44, 36, 41], [39, 46, 34], [42, 37, 43])
     assert kim_mnih_reconstruction_rises(flat).verdict == INCONCLUSIVE
@@ -167,7 +197,15 @@ def test_tradeoff_is_not_confirmed_by_absence_of_evidence():
     verdict = kim_mnih_better_tradeoff(table(*BETA_CURVE, models(
         "factor_vae", 40.0, reconstruction=[45.0, 70.0, 95.0], factor_vae_score=[0.85] * 3)))
     assert verdict.verdict == INCONCLUSIVE
-    assert any("higher than every β-VAE setting's: not compared" in e for e in verdict.evidence)
+    assert any("reconstructs worse than every β-VAE setting: can only contradict" in e
+               for e in verdict.evidence)
+
+
+def test_a_dominated_factor_vae_contradicts_the_tradeoff():
+    """Earlier rule: a FactorVAE reconstructing worse than every β-VAE setting was not
+    compared, so one worse on both counts left the claim inconclusive."""
+    assert tradeoff([55.0, 56.0, 57.0], [0.50, 0.51, 0.52]) == CONTRADICTED
+    assert tradeoff([48.0, 49.0, 50.0], [0.50, 0.51, 0.52]) == CONTRADICTED
 
 
 def test_locatello_variance_decomposition_can_come_out_either_way():
@@ -208,6 +246,23 @@ def test_tc_claims_need_the_large_sample_estimate():
     for claim in (kim_mnih_tc_falls_with_gamma, kim_mnih_discriminator_tracks_tc):
         verdict = claim(old_sweep)
         assert verdict.verdict == NOT_ENOUGH_DATA and "tc_large_sample" in verdict.missing[0]
+
+
+def test_the_discriminator_claim_is_decided_within_settings():
+    """Earlier rule: Spearman's ρ over the FactorVAE models of every γ at once, so γ, which
+    lowers both estimates, confirmed the claim alone; the within-setting ρ does not."""
+    rng = np.random.default_rng(3)
+    rows = table(*[models("factor_vae", gamma,
+                          tc_large_sample=list(4.0 - gamma / 20 + rng.normal(0, 0.1, 4)),
+                          tc_discriminator=list(2.0 - gamma / 40 + rng.normal(0, 0.1, 4)))
+                   for gamma in (10.0, 20.0, 40.0)])
+    pooled = stats.spearmanr(rows["tc_large_sample"], rows["tc_discriminator"]).statistic
+    assert pooled > 0.75  # the pooled rule would confirm it
+    verdict = kim_mnih_discriminator_tracks_tc(rows)
+    assert verdict.verdict == INCONCLUSIVE and "within settings" in verdict.rule
+    assert "Spearman ρ within settings over 12 models" in verdict.evidence[-1]
+    few = kim_mnih_discriminator_tracks_tc(rows[rows["gamma"] == 10.0].iloc[:3])
+    assert few.verdict == NOT_ENOUGH_DATA and "need 4" in few.missing[-1]
 
 
 def test_the_minibatch_tc_measures_posterior_sharpness_so_no_verdict_uses_it():
@@ -258,25 +313,27 @@ def test_critique_on_trained_models():
 
 def test_a_verdict_that_flips_with_collapsed_models_is_inconclusive():
     """Earlier rule: a collapsed model's FactorVAE score of 0 counted like any other; here three
-    collapsed seeds alone would contradict Kim & Mnih's claim."""
+    collapsed seeds at β = 16 alone let the claim be decided (the VAE beats the inner β = 4)."""
     vae = models("vae", factor_vae_score=[0.80, 0.81, 0.79], factor_vae_active_dims=[6, 6, 6])
-    beta16 = models("beta_vae", 16.0, factor_vae_score=[0.0, 0.0, 0.0, 0.74],
-                    factor_vae_active_dims=[0, 0, 0, 4])
-    rows = table(vae, beta16)
-    assert collapsed(rows).tolist() == [False] * 3 + [True] * 3 + [False]
-    assert kim_mnih_disentanglement_improves(rows).verdict == CONTRADICTED
-    assert kim_mnih_disentanglement_improves(rows[~collapsed(rows)]).verdict == NOT_ENOUGH_DATA
+    beta4 = models("beta_vae", 4.0, factor_vae_score=[0.50, 0.51, 0.49],
+                   factor_vae_active_dims=[4, 4, 4])
+    beta16 = models("beta_vae", 16.0, factor_vae_score=[0.0, 0.0, 0.0],
+                    factor_vae_active_dims=[0, 0, 0])
+    rows = table(vae, beta4, beta16)
+    assert collapsed(rows).tolist() == [False] * 6 + [True] * 3
+    assert kim_mnih_disentanglement_peaks(rows).verdict == CONTRADICTED
+    assert kim_mnih_disentanglement_peaks(rows[~collapsed(rows)]).verdict == NOT_ENOUGH_DATA
     robust = {v.key: v for v in all_verdicts(rows)}["disentanglement_vs_beta"]
     assert robust.verdict == INCONCLUSIVE
     assert "would be not enough data, not contradicted" in robust.evidence[-1]
     lines = "\n".join(collapsed_lines(rows))
-    assert "| β-VAE β=16 | 3 | 4 |" in lines and "1/K" in lines
+    assert "| β-VAE β=16 | 3 | 3 |" in lines and "1/K" in lines
 
 
 def test_the_quick_study_is_inconclusive_where_its_seeds_cannot_decide():
     """Per-seed numbers like the quick study's (500 steps, 3 seeds; README): the earlier rule
     said 'not confirmed'; where the intervals neither support nor exclude a claim it is now
-    inconclusive, and one β-VAE seed collapsed."""
+    inconclusive, and one β-VAE seed collapsed. One β > 1 cannot show an interior maximum."""
     quick = table(
         models("vae", reconstruction=[500.0, 570.0, 575.0], beta_vae_score=[0.88, 0.42, 0.79],
                factor_vae_score=[0.73, 0.31, 0.72], factor_vae_active_dims=[4, 2, 5]),
@@ -287,9 +344,9 @@ def test_the_quick_study_is_inconclusive_where_its_seeds_cannot_decide():
                beta_vae_score=[0.77, 0.41, 0.65], factor_vae_score=[0.65, 0.26, 0.62],
                factor_vae_active_dims=[4, 3, 4]))
     verdicts = {v.key: v.verdict for v in all_verdicts(quick)}
-    for key in ("higgins", "reconstruction_vs_beta", "disentanglement_vs_beta",
-                "reconstruction_kept", "better_tradeoff"):
+    for key in ("higgins", "reconstruction_vs_beta", "reconstruction_kept", "better_tradeoff"):
         assert verdicts[key] == INCONCLUSIVE, key
+    assert verdicts["disentanglement_vs_beta"] == NOT_ENOUGH_DATA
     assert verdicts["locatello"] == NOT_ENOUGH_DATA  # one setting per swept kind
 
 

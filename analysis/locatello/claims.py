@@ -5,23 +5,21 @@
    decomposition of every disentanglement metric over the models (objective > hyperparameter
    value > seed, ``analysis.locatello.statistics``); the objectives' share below one half means
    the seeds and hyperparameter values within an objective move the score more than the
-   choice of objective.
+   choice of objective. Its intervals are generalized pivotal intervals of the random-effects
+   model (exact for balanced designs with normal effects).
 2. "Well-disentangled models seemingly cannot be identified without supervision" (ICML
    abstract) and "good hyperparameters neither transfer across data sets nor across
-   disentanglement metrics" (arXiv v1 abstract): does selecting, among the seeds of a
-   setting, the model with the best score on one metric (or on an unsupervised score:
-   reconstruction, KL, total correlation) pick a model that beats a random seed on the other
-   metrics?
+   disentanglement metrics" (arXiv v1 abstract), tested as they test it: does the
+   hyperparameter value that one metric (or an unsupervised score: reconstruction, KL, total
+   correlation) picks on one seed beat a random value on another metric, on other seeds?
+   Chance is one half. Each model kind is one selection experiment, and the interval is
+   Student's over the kinds. Modularity is reported apart: Locatello et al. find it agrees
+   with none of the other metrics, so a claim about transfer between the others is decided
+   without it.
 
 The models are those ``analysis.selection`` keeps; each model kind is an objective (β-VAE
 β = 1 and β-TCVAE β = 1 train the same objective as the VAE but count as their kinds, as in
-Locatello et al.'s grids). Claim 1's intervals resample the seeds within each setting, as
-the report's other verdicts do: the objectives and hyperparameter values are the design, so an
-interval says how much the seeds' luck moves the shares, not how other grids would score (a
-resample of n seeds has on average (n - 1)/n of their spread, so the intervals lean a little
-towards the between-setting components). Claim 2's intervals resample the settings, each one
-selection experiment: resampling the seeds of a setting would put copies of the selected model
-among the "others" it is compared with and pull every resample towards one half.
+Locatello et al.'s grids).
 """
 
 from __future__ import annotations
@@ -31,20 +29,26 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis.evidence import Rule, Verdict, enough, groups_of, too_few
+from analysis import rules
+from analysis.evidence import Rule, Verdict, enough, groups_of, one, too_few
 from analysis.locatello.scores import Score, absent_metrics, complete, reported
-from analysis.locatello.statistics import COMPONENTS, beats_random, intervals, nested_shares
+from analysis.locatello.statistics import (COMPONENTS, beats_random, nested_shares,
+                                           share_intervals, transfer)
 from analysis.results import model_name
-from analysis.statistics import Interval, format_level
+from analysis.statistics import Interval, format_level, mean_interval
 from disentangle import kinds
 
 LOCATELLO = "Locatello et al. 2019"
 #: "Matters more than the objective": the objectives hold less than this share of the variance.
 OBJECTIVE_SHARE = 0.5
-#: "Reliably selects": the selected model beats a random seed at least this often (3 in 4).
-RELIABLE_SELECTION = 0.75
-#: Settings (selection experiments) the selection claim's interval resamples, at least.
-MIN_SETTINGS = 5
+#: Chance: a selected hyperparameter value beats a random one half the time.
+CHANCE = 0.5
+#: "Fails to select": P(s→t) below chance plus this (the chosen value wins at most 6 in 10).
+CHANCE_MARGIN = 0.1
+#: Kinds (selection experiments) the selection claim's interval needs.
+MIN_KINDS = 2
+#: The metric reported apart from the selection claim.
+APART = "modularity_score"
 
 
 @dataclass
@@ -62,14 +66,13 @@ class Decomposition:
         return bool(self.metrics) and len(self.objectives) >= 2 and any(
             len(settings) >= 2 for settings in self.objectives.values())
 
-    def shares(self, samples: dict) -> np.ndarray:
-        """(B, metrics, 3): the objective, hyperparameter and seed shares of each metric."""
-        return nested_shares([[samples[s] for s in settings]
-                              for settings in self.objectives.values()])
+    def nested(self) -> list[list[np.ndarray]]:
+        """The settings' values (1, n, metrics), nested in their objectives."""
+        return [[one(self.groups[s]) for s in settings] for settings in self.objectives.values()]
 
     def estimate(self) -> np.ndarray:
-        """(metrics, 3) shares on the data."""
-        return self.shares({s: v[None] for s, v in self.groups.items()})[0]
+        """(metrics, 3): the objective, hyperparameter and seed shares of each metric."""
+        return nested_shares(self.nested())[0]
 
 
 def decomposition(table: pd.DataFrame, rule: Rule) -> Decomposition:
@@ -102,9 +105,9 @@ def decomposition(table: pd.DataFrame, rule: Rule) -> Decomposition:
 
 def brief(interval: Interval) -> str:
     """``0.62 [0.55, 0.70]``: an interval whose level is stated once for its line."""
-    if not interval.defined:
+    if not bool(np.all(interval.defined)):
         return "undefined"
-    return f"{interval.estimate:.2f} [{interval.low:.2f}, {interval.high:.2f}]"
+    return f"{float(interval.estimate):.2f} [{float(interval.low):.2f}, {float(interval.high):.2f}]"
 
 
 def describe_design(found: Decomposition) -> str:
@@ -122,7 +125,8 @@ def objective_matters_less(table: pd.DataFrame, rule: Rule = Rule()) -> Verdict:
         "hyperparameter values and seeds within a kind.",
         rule=f"for each disentanglement metric, the share of its variance between objectives "
              f"(nested variance components, method of moments: objective > hyperparameter "
-             f"value > seed); confirmed when every metric's interval lies below "
+             f"value > seed) with its generalized pivotal interval (normal random effects), "
+             f"Bonferroni over the metrics; confirmed when every metric's interval lies below "
              f"{OBJECTIVE_SHARE:g}, contradicted when some metric's interval lies above "
              f"{OBJECTIVE_SHARE:g}")
     found = decomposition(table, rule)
@@ -130,86 +134,105 @@ def objective_matters_less(table: pd.DataFrame, rule: Rule = Rule()) -> Verdict:
     verdict.missing += found.missing
     if not found.possible:
         return verdict
-    count = len(found.metrics)
-    bounds = intervals(found.groups, lambda s: found.shares(s).reshape(-1, 3 * count), rule,
-                       count)
+    names = [metric.name for metric in found.metrics]
+    decision = rules.objective_below(found.nested(), names, OBJECTIVE_SHARE, rule.alpha)
+    shares = share_intervals(found.nested(), rule.level(decision.comparisons))
     verdict.evidence.append(f"objectives: {describe_design(found)}; "
                             f"{sum(len(v) for v in found.groups.values())} models")
-    objective = []
     for number, metric in enumerate(found.metrics):
-        shares = dict(zip(COMPONENTS, bounds[3 * number:3 * number + 3]))
-        objective.append(shares["objective"])
+        parts = {name: Interval(*(np.asarray(v)[0, number] for v in (
+            i.estimate, i.low, i.high)), i.level) for name, i in shares.items()}
         verdict.evidence.append(f"{metric.name} ({metric.column}), shares of the variance "
-                                f"({format_level(bounds[0].level)} intervals): " + ", ".join(
-                                    f"{name} {brief(interval)}"
-                                    for name, interval in shares.items()))
-    return verdict.decide(all(i.below(OBJECTIVE_SHARE) for i in objective),
-                          any(i.above(OBJECTIVE_SHARE) for i in objective))
+                                f"({format_level(decision.intervals[metric.name].level)} "
+                                f"intervals): " + ", ".join(
+                                    f"{name} {brief(parts[name])}" for name in COMPONENTS))
+    return verdict.settle(decision)
 
 
 @dataclass
-class Transfer:
-    """The pools of a selection-transfer analysis: ``groups`` (setting -> (n, selectors)) with
-    the ``selectors`` as columns, the first ``len(targets)`` of them the target metrics."""
+class Selection:
+    """The selection experiments: ``kinds`` (kind -> (settings, seeds, scores), the seeds
+    every setting of the kind has) over the ``scores``: the ``targets`` (metrics judged),
+    then the unsupervised scores, then Modularity (reported apart) when present."""
 
     targets: list[Score]
-    selectors: list[Score]
-    groups: dict[str, np.ndarray] = field(default_factory=dict)
+    scores: list[Score]
+    kinds: dict[str, np.ndarray] = field(default_factory=dict)
+    seeds: dict[str, int] = field(default_factory=dict)  # setting -> seeds used
     missing: list[str] = field(default_factory=list)
 
     @property
-    def pairs(self) -> list[tuple[int, int]]:
-        """(selector, target) column pairs, a metric never selecting for itself."""
-        return [(s, t) for s in range(len(self.selectors)) for t in range(len(self.targets))
-                if s != t]
+    def selectors(self) -> list[Score]:
+        return [s for s in self.scores if s.key != APART]
+
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        return rules.selection_pairs([s.name for s in self.selectors],
+                                     [t.name for t in self.targets])
 
     @property
     def possible(self) -> bool:
-        return bool(self.pairs) and len(self.groups) >= MIN_SETTINGS
+        return bool(self.pairs) and len(self.kinds) >= MIN_KINDS
 
-    def selection_matrix(self, pool: np.ndarray) -> np.ndarray:
-        """(selectors, targets) for one pool of models (n, selectors)."""
-        return beats_random(pool[None], list(range(len(self.selectors))),
-                            [s.sign for s in self.selectors], list(range(len(self.targets))))[0]
+    @property
+    def metrics(self) -> list[Score]:
+        """Every metric a target (Modularity too), in ``scores`` order."""
+        return [s for s in self.scores if s.sign > 0]
 
-    def per_setting(self) -> np.ndarray:
-        """(settings, selectors, targets): selecting among the seeds of each setting."""
-        return np.stack([self.selection_matrix(pool) for pool in self.groups.values()])
-
-    def pooled(self) -> np.ndarray:
-        """(selectors, targets): selecting among every model at once."""
-        return self.selection_matrix(np.concatenate(list(self.groups.values())))
+    def per_kind(self) -> np.ndarray:
+        """(kinds, scores, metrics): P(s→t) in each kind."""
+        columns = [self.scores.index(m) for m in self.metrics]
+        signs = np.array([s.sign for s in self.scores])
+        return np.stack([transfer(one(kind), signs, columns)[0]
+                         for kind in self.kinds.values()])
 
     def shown(self) -> dict[str, np.ndarray]:
-        """The two matrices the figure and the report show, by title, with a metric's
-        selection for itself left blank."""
-        matrices = {f"among the seeds of each of {len(self.groups)} settings (averaged)":
-                    self.per_setting().mean(axis=0),
-                    f"among all {sum(len(v) for v in self.groups.values())} models":
-                    self.pooled()}
+        """The two matrices the figure and the report show (scores × metrics), by title,
+        with a metric's selection for itself left blank."""
+        columns = [self.scores.index(m) for m in self.metrics]
+        pool = np.concatenate([kind.reshape(-1, kind.shape[-1]) for kind in self.kinds.values()])
+        matrices = {f"a hyperparameter value within each of {len(self.kinds)} kinds, judged on "
+                    f"other seeds (averaged)": self.per_kind().mean(axis=0),
+                    f"a model among all {len(pool)} models":
+                    beats_random(pool[None], list(range(len(self.scores))),
+                                 [s.sign for s in self.scores], columns)[0]}
         for matrix in matrices.values():
-            matrix[np.diag_indices(len(self.targets))] = np.nan
+            for column, row in enumerate(columns):
+                matrix[row, column] = np.nan
         return matrices
 
 
-def transfer(table: pd.DataFrame, rule: Rule) -> Transfer:
-    """The metrics and unsupervised scores every model reports and the settings with at least
-    ``rule.min_seeds`` (and 2) models to select among."""
-    targets, notes = complete(table, reported(table))
+def selection_design(table: pd.DataFrame, rule: Rule) -> Selection:
+    """The metrics and unsupervised scores every model reports, and the kinds with 2 settings
+    of at least ``rule.min_seeds`` (and 2) models sharing at least 2 seeds."""
+    metrics, notes = complete(table, reported(table))
     unsupervised, more = complete(table, reported(table, unsupervised=True))
-    found = Transfer(targets, targets + unsupervised, missing=notes + more)
+    targets = [m for m in metrics if m.key != APART]
+    found = Selection(targets, targets + unsupervised + [m for m in metrics if m.key == APART],
+                      missing=notes + more)
     if not found.pairs:
-        found.missing.append("need a disentanglement metric and another metric or an "
-                             "unsupervised score (reconstruction, kl, tc_large_sample) reported "
-                             "for every model")
+        found.missing.append("need a disentanglement metric besides Modularity and another "
+                             "metric or an unsupervised score (reconstruction, kl, "
+                             "tc_large_sample) reported for every model")
         return found
-    groups = groups_of(table, [s.column for s in found.selectors])
+    columns = [s.column for s in found.scores]
     pool_rule = Rule(min_seeds=max(2, rule.min_seeds))
-    found.missing += too_few(groups, pool_rule)
-    found.groups = enough(groups, pool_rule)
-    if len(found.groups) < MIN_SETTINGS:
-        found.missing.append(f"{len(found.groups)} setting(s) with {pool_rule.min_seeds} models "
-                             f"to select among, need {MIN_SETTINGS}")
+    for key in dict.fromkeys(table["model"]):
+        rows = table[table["model"] == key].dropna(subset=columns)
+        groups = enough(groups_of(rows, "seed"), pool_rule)
+        if len(groups) < 2:
+            continue
+        common = sorted(set.intersection(*(set(v) for v in groups.values())))
+        if len(common) < 2:
+            continue
+        settings = [rows[(rows["setting"] == s) & rows["seed"].isin(common)]
+                    .sort_values("seed")[columns].to_numpy(dtype=float) for s in groups]
+        found.kinds[model_name(key)] = np.stack(settings)
+        found.seeds.update({setting: len(common) for setting in groups})
+    if len(found.kinds) < MIN_KINDS:
+        found.missing.append(f"{len(found.kinds)} model kind(s) with 2 settings of "
+                             f"{pool_rule.min_seeds} seeds in common, need {MIN_KINDS} (each "
+                             f"kind is one selection experiment)")
     return found
 
 
@@ -218,39 +241,46 @@ def no_metric_selects_for_the_others(table: pd.DataFrame, rule: Rule = Rule()) -
     other metrics (claim 2 of the module docstring)."""
     verdict = Verdict(
         "locatello_selection", f"{LOCATELLO} (model selection)",
-        "No metric reliably selects models for the others: neither a disentanglement metric "
-        "nor an unsupervised score (reconstruction, KL, total correlation) reliably picks, "
-        "among a setting's seeds, the models that score well on the other metrics.",
-        rule=f"P(s→t) is the probability that the seed with the best score s in a setting "
-             f"beats another seed of that setting, drawn at random, on metric t (ties count "
-             f"half; 0.5 is chance), averaged over the settings, its interval resampling the "
-             f"settings; s reliably selects for t when P's interval lies above "
-             f"{RELIABLE_SELECTION:g} and fails to when it lies below; confirmed when every "
-             f"score fails for some other metric, contradicted when some score reliably "
-             f"selects for every other metric")
-    found = transfer(table, rule)
-    verdict.count(found.groups)
+        "No metric reliably selects models for the others: the hyperparameter value that a "
+        "disentanglement metric or an unsupervised score (reconstruction, KL, total "
+        "correlation) picks does not reliably beat a random one on the other metrics.",
+        rule=f"P(s→t): within a model kind, the value whose model of one seed scores best on "
+             f"s, ranked on t among the other values' models of every other seed (ties half; "
+             f"{CHANCE:g} is chance), one per kind, with Student's t interval over the kinds, "
+             f"Bonferroni over the larger of the selectors' and the metrics' counts; s selects "
+             f"for t when P's interval lies above {CHANCE:g}, fails to when it lies below "
+             f"{CHANCE + CHANCE_MARGIN:g}; confirmed when every score fails for some other "
+             f"metric, contradicted when some score selects for every other metric; "
+             f"Modularity is reported apart")
+    found = selection_design(table, rule)
+    verdict.seeds.update(found.seeds)
     verdict.missing += found.missing
     if not found.possible:
         return verdict
-    pairs = found.pairs
-    per_setting = found.per_setting()
-    columns = np.stack([per_setting[:, s, t] for s, t in pairs], axis=-1)
-    bounds = intervals({"settings": columns}, lambda d: d["settings"].mean(axis=1), rule,
-                       len(pairs))
-    by_selector = {}
-    for (s, t), interval in zip(pairs, bounds):
-        by_selector.setdefault(s, []).append((found.targets[t], interval))
-    reliable, failing = [], []
-    for s, row in by_selector.items():
-        reliable.append(all(i.above(RELIABLE_SELECTION) for _, i in row))
-        failing.append(any(i.below(RELIABLE_SELECTION) for _, i in row))
+    names = [s.name for s in found.scores]
+    decision = rules.no_reliable_selection(
+        [one(kind) for kind in found.kinds.values()], [s.sign for s in found.scores], names,
+        [s.name for s in found.selectors], [t.name for t in found.targets], CHANCE_MARGIN,
+        rule.alpha)
+    level = format_level(rule.level(decision.comparisons))
+    for selector in found.selectors:
+        row = [(t.name, decision.intervals[f"{selector.name} → {t.name}"].take(0))
+               for t in found.targets if t.name != selector.name]
         verdict.evidence.append(
-            f"selecting by {found.selectors[s].arrow}, P on each metric "
-            f"({format_level(bounds[0].level)} intervals): " + "; ".join(
-                f"{target.name} {brief(interval)}" for target, interval in row)
-            + f" — reliable for {sum(i.above(RELIABLE_SELECTION) for _, i in row)} of "
-              f"{len(row)}")
-    verdict.evidence.append(f"{len(found.groups)} settings, "
-                            f"{sum(len(v) for v in found.groups.values())} models")
-    return verdict.decide(all(failing), any(reliable))
+            f"selecting by {selector.arrow}, P on each metric ({level} intervals): "
+            + "; ".join(f"{name} {brief(interval)}" for name, interval in row)
+            + f" — above chance for {sum(bool(i.above(CHANCE)) for _, i in row)} of {len(row)}")
+    apart = [s for s in found.scores if s.key == APART]
+    if apart:
+        per_kind = found.per_kind()
+        column = found.metrics.index(apart[0])
+        values = [(s.arrow, mean_interval(per_kind[None, :, n, column],
+                                          rule.level(decision.comparisons)).take(0))
+                  for n, s in enumerate(found.selectors)]
+        verdict.evidence.append(f"{apart[0].name}, reported apart: P on it ({level} "
+                                f"intervals): " + "; ".join(f"{name} {brief(i)}"
+                                                            for name, i in values))
+    verdict.evidence.append(f"{len(found.kinds)} kinds ({', '.join(found.kinds)}), "
+                            f"{sum(v.shape[0] * v.shape[1] for v in found.kinds.values())} "
+                            f"models")
+    return verdict.settle(decision)

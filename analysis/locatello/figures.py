@@ -15,8 +15,8 @@ import pandas as pd
 from analysis.evidence import Rule
 from analysis.figures import (COLORS, PAGE_WIDTH, FigureFile, kind_style, model_kinds,
                               new_figure, save, swept_kinds)
-from analysis.locatello.claims import (RELIABLE_SELECTION, decomposition, describe_design,
-                                       transfer)
+from analysis.locatello.claims import (CHANCE, CHANCE_MARGIN, decomposition, describe_design,
+                                       selection_design)
 from analysis.locatello.scores import reported
 from analysis.locatello.statistics import COMPONENTS
 from analysis.results import hyperparameter_symbol, model_name
@@ -177,13 +177,13 @@ def variance_shares(final: pd.DataFrame, folder: Path, rule: Rule = Rule()
 
 def selection_transfer(final: pd.DataFrame, folder: Path, rule: Rule = Rule()
                        ) -> FigureFile | None:
-    """P(selected by the row's score beats a random model on the column's metric), choosing
-    among a setting's seeds and among all models."""
-    found = transfer(final, rule)
-    if not found.pairs or not found.groups:
+    """P(selected by the row's score beats a random one on the column's metric), choosing a
+    hyperparameter value within each kind and a model among all."""
+    found = selection_design(final, rule)
+    if not found.pairs or not found.kinds:
         return None
-    rows = [s.arrow for s in found.selectors]
-    columns = [t.name for t in found.targets]
+    rows = [s.arrow for s in found.scores]
+    columns = [m.name for m in found.metrics]
     figure = new_figure(PAGE_WIDTH, 0.3 * len(rows) + 1.9)
     axes = figure.subplots(1, 2)
     for axis, (title, matrix) in zip(axes, found.shown().items()):
@@ -191,13 +191,15 @@ def selection_transfer(final: pd.DataFrame, folder: Path, rule: Rule = Rule()
         axis.set_title(title)
     axes[1].set_yticks([])
     figure.colorbar(image, ax=list(axes), shrink=0.8,
-                    label="P(selected model beats a random one)")
+                    label="P(selected beats a random one)")
     return save(figure, folder, "locatello_selection_transfer",
-                f"Unsupervised model selection transfer: the probability that the model with "
-                f"the best score of a row (↓: lowest) beats a model drawn at random from the "
-                f"rest of the pool on the column's metric, among the seeds of each setting "
-                f"(averaged over the settings) and among all models; 0.5 is chance, and the "
-                f"report's verdict asks for {RELIABLE_SELECTION:g} or more.")
+                f"Unsupervised model selection transfer: the probability that the "
+                f"hyperparameter value whose model of one seed has the best score of a row (↓: "
+                f"lowest) beats a random other value on the column's metric, judged on the "
+                f"other seeds (left, averaged over the kinds), and that the model with the best "
+                f"score among all models beats a random other one (right); {CHANCE:g} is "
+                f"chance, and the report's verdict calls a score failing below "
+                f"{CHANCE + CHANCE_MARGIN:g} and selecting above {CHANCE:g}.")
 
 
 def locatello_figures(final: pd.DataFrame, folder: str | Path, rule: Rule = Rule()

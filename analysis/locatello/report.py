@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.evidence import Rule
-from analysis.locatello.claims import decomposition, describe_design, transfer
+from analysis.locatello.claims import decomposition, describe_design, selection_design
 from analysis.locatello.figures import rank_correlations
 from analysis.locatello.statistics import COMPONENTS
 from analysis.report_sections import rows_table
@@ -52,13 +52,13 @@ def study_lines(table: pd.DataFrame, rule: Rule = Rule()) -> list[str]:
                   f"; the intervals are under the verdict):", ""]
         lines += matrix_lines(shares, [m.name for m in found.metrics], list(COMPONENTS),
                               "metric") + [""]
-    selection = transfer(table, rule)
-    if selection.pairs and selection.groups:
-        rows = [s.arrow for s in selection.selectors]
-        columns = [t.name for t in selection.targets]
+    selection = selection_design(table, rule)
+    if selection.pairs and selection.kinds:
+        rows = [s.arrow for s in selection.scores]
+        columns = [m.name for m in selection.metrics]
         for title, matrix in selection.shown().items():
-            lines += [f"**Selection transfer, {title}**: the probability that the model with "
-                      f"the best score of the row (↓: the lowest) beats a model drawn at random "
-                      f"from the rest of the pool on the column's metric (0.5 is chance):", ""]
+            lines += [f"**Selection transfer, choosing {title}**: the probability that the one "
+                      f"with the best score of the row (↓: the lowest) beats a random other one "
+                      f"on the column's metric (0.5 is chance):", ""]
             lines += matrix_lines(matrix, rows, columns, "selected by") + [""]
     return lines

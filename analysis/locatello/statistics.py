@@ -1,4 +1,5 @@
-"""The statistics of Locatello et al.'s analysis, each vectorised over bootstrap resamples.
+"""The statistics of Locatello et al.'s analysis, vectorised over studies (B, the leading
+axis: 1 for a sweep, thousands in ``analysis.calibration``).
 
 **Nested variance components.** A score y of seed k of hyperparameter value j of objective i
 is modelled as y = mu + a_i + b_ij + e_ijk (objective > hyperparameter value within objective
@@ -19,35 +20,46 @@ in setting ij and n_i in objective i,
 share of their sum is reported. An objective trained at one setting only (the VAE) adds to the
 seed component and to the objective's, not to the hyperparameter's.
 
-**Selection beats random.** Within a pool of models (the seeds of one setting, or every
-model), select the model with the best selection score; the probability that it beats a model
-drawn at random from the rest of the pool on a target score is its target rank among the
-others, ties counted half: (rank - 1) / (n - 1) with average ranks. 1 means the selected model
-is always the best on the target, 0.5 that selecting by the score is no better than picking at
-random. Ties on the selection score share the selection equally.
+**Intervals of the shares: generalized pivotal quantities** (Weerahandi 1993; Burdick, Borror
+& Montgomery 2005, ch. 5). Each mean square with ν degrees of freedom is replaced by
+ν MS / χ²_ν, drawn ``draws`` times (the same draws for every study and metric, from a fixed
+generator seed); the components and shares are computed from each draw as from the mean
+squares, and the interval is the central ``level`` share of those draws (inverted CDF, no
+interpolation). Exact for the mean squares of a balanced design with normal effects; its
+error rates on the presets' shapes are in ``analysis.calibration``.
+
+**Selection transfer over settings** (Locatello et al. 2019, §5.4: does a hyperparameter value
+chosen by one score beat a random one on another, judged on other seeds?). Within one model
+kind, for each seed i the setting whose seed-i model scores best on the selection score is
+chosen; on every other seed j, that setting's model is ranked on the target score among the
+other settings' seed-j models, ties counted half: (rank − 1) / (settings − 1). P(s→t) is the
+mean over i and j ≠ i; 0.5 is chance (the selection and the judgement share no model), 1 that
+the chosen setting is always the best on the target. Ties on the selection score share the
+choice equally. ``beats_random`` is the same rank for a pool of models with the selection made
+in the pool itself (the report's matrix over all models, descriptive only).
 """
 
 from __future__ import annotations
 
-import math
-from typing import Callable, Mapping
-
 import numpy as np
 from scipy import stats
 
-from analysis.evidence import Rule
-from analysis.statistics import Interval, resample
+from analysis.statistics import Interval
 
 COMPONENTS = ("objective", "hyperparameter", "seed")
+#: Draws of the generalized pivotal quantities, and their generator's seed.
+DRAWS, DRAW_SEED = 4000, 0
+#: Pivotal draws held in memory at once (studies × scores × draws), to bound memory.
+CHUNK = 2_000_000
 
 
-def nested_components(objectives: list[list[np.ndarray]]) -> np.ndarray:
-    """The method-of-moments variance components (module docstring), not clipped at 0.
+def mean_squares(objectives: list[list[np.ndarray]]) -> tuple[list, list, tuple]:
+    """The nested analysis of variance (module docstring): the mean squares of objectives,
+    settings and seeds, their degrees of freedom and (k1, k2, k3).
 
     ``objectives[i][j]``: the values of setting j of objective i, shaped (B, n_ij, ...): B
-    resamples, n_ij models, any trailing axes (several scores at once). Needs at least 2
-    objectives, one of them with 2 settings, and a setting with 2 models. Returns
-    (B, ..., 3): objective, hyperparameter, seed.
+    studies, n_ij models, any trailing axes (several scores at once). Needs at least 2
+    objectives, more settings than objectives and more models than settings.
     """
     settings = [g for groups in objectives for g in groups]
     sizes = [np.array([g.shape[1] for g in groups], dtype=float) for groups in objectives]
@@ -65,25 +77,89 @@ def nested_components(objectives: list[list[np.ndarray]]) -> np.ndarray:
                            for n, m in zip(s, ms))
     between_objectives = sum(n * (om - grand) ** 2
                              for n, om in zip(per_objective, objective_means))
-    ms_seed = within / (total - b)
-    ms_setting = between_settings / (b - a)
-    ms_objective = between_objectives / (a - 1)
+    dfs = [a - 1, b - a, int(total - b)]
+    squares = [between_objectives / dfs[0], between_settings / dfs[1], within / dfs[2]]
     inner = sum((s ** 2).sum() / s.sum() for s in sizes)
     k1 = (total - inner) / (b - a)
     k2 = (inner - sum((s ** 2).sum() for s in sizes) / total) / (a - 1)
     k3 = (total - (per_objective ** 2).sum() / total) / (a - 1)
+    return squares, dfs, (k1, k2, k3)
+
+
+def components_of(squares: list, coefficients: tuple) -> np.ndarray:
+    """(..., 3) objective, hyperparameter and seed components from the mean squares."""
+    ms_objective, ms_setting, ms_seed = squares
+    k1, k2, k3 = coefficients
     hyperparameter = (ms_setting - ms_seed) / k1
     objective = (ms_objective - ms_seed - k2 * hyperparameter) / k3
-    return np.stack([objective, hyperparameter, ms_seed], axis=-1)
+    return np.stack(np.broadcast_arrays(objective, hyperparameter, ms_seed), axis=-1)
+
+
+def shares_of(components: np.ndarray) -> np.ndarray:
+    """Each component's share of their sum, negative components set to 0; NaN where there is
+    no variance at all."""
+    components = np.maximum(components, 0.0)
+    total = components.sum(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, components / total, np.nan)
+
+
+def nested_components(objectives: list[list[np.ndarray]]) -> np.ndarray:
+    """The method-of-moments variance components, not clipped at 0: (B, ..., 3) objective,
+    hyperparameter, seed (arguments as ``mean_squares``)."""
+    squares, _, coefficients = mean_squares(objectives)
+    return components_of(squares, coefficients)
 
 
 def nested_shares(objectives: list[list[np.ndarray]]) -> np.ndarray:
     """Each component's share of the variance (negative components set to 0); NaN where the
     scores do not vary at all. Same arguments and shape as ``nested_components``."""
-    components = np.maximum(nested_components(objectives), 0.0)
-    total = components.sum(axis=-1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, components / total, np.nan)
+    return shares_of(nested_components(objectives))
+
+
+def share_intervals(objectives: list[list[np.ndarray]], level: float, draws: int = DRAWS,
+                    seed: int = DRAW_SEED, components: tuple[str, ...] = COMPONENTS
+                    ) -> dict[str, Interval]:
+    """The generalized pivotal intervals (module docstring) of the shares named in
+    ``components``, each of (B, ...) arrays."""
+    squares, dfs, coefficients = mean_squares(objectives)
+    chi2 = np.random.default_rng(seed).chisquare(dfs, size=(draws, 3))
+    estimate = shares_of(components_of(squares, coefficients))
+    wanted = [COMPONENTS.index(name) for name in components]
+    tail = (1 - level) / 2
+    step = max(1, CHUNK // (draws * max(1, squares[0][0].size)))
+    bounds = []
+    for start in range(0, len(squares[0]), step):
+        pivots = [(df * ms[start:start + step])[..., None] / chi2[:, c]
+                  for c, (ms, df) in enumerate(zip(squares, dfs))]               # (b, ..., R)
+        drawn = np.maximum(components_of(pivots, coefficients), 0.0)             # (b, ..., R, 3)
+        total = drawn.sum(axis=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shares = np.stack([drawn[..., c] / total for c in wanted])          # (w, b, ..., R)
+        bounds.append(np.quantile(shares, [tail, 1 - tail], axis=-1, method="inverted_cdf"))
+    low, high = np.concatenate(bounds, axis=2)                                 # (w, B, ...)
+    missing = np.isnan(estimate)
+    return {name: Interval(estimate[..., c], np.where(missing[..., c], np.nan, low[w]),
+                           np.where(missing[..., c], np.nan, high[w]), level)
+            for w, (name, c) in enumerate(zip(components, wanted))}
+
+
+def transfer(kind: np.ndarray, signs: np.ndarray, targets: list[int]) -> np.ndarray:
+    """P(s→t) over the settings of one model kind (module docstring).
+
+    ``kind``: (B, settings, seeds, scores), settings >= 2 and seeds >= 2; ``signs`` (scores,):
+    +1 where a higher selection score is better, −1 where a lower one is; ``targets``: the
+    score columns judged. Returns (B, scores, targets).
+    """
+    chosen = kind * np.asarray(signs, dtype=float)
+    winners = (chosen == chosen.max(axis=1, keepdims=True)).astype(float)      # (B, C, I, S)
+    winners /= winners.sum(axis=1, keepdims=True)
+    settings, seeds = kind.shape[1:3]
+    ranks = stats.rankdata(kind[..., targets], axis=1)                          # (B, C, J, T)
+    percentile = (ranks - 1) / (settings - 1)
+    paired = np.einsum("bcis,bcjt->bisjt", winners, percentile)
+    other = ~np.eye(seeds, dtype=bool)[None, :, None, :, None]
+    return (paired * other).sum(axis=(1, 3)) / (seeds * (seeds - 1))
 
 
 def beats_random(pool: np.ndarray, selectors: list[int], signs: list[int],
@@ -100,26 +176,3 @@ def beats_random(pool: np.ndarray, selectors: list[int], signs: list[int],
     percentile = (ranks - 1) / (pool.shape[1] - 1)
     return (np.einsum("bns,bnt->bst", winners, percentile)
             / winners.sum(axis=1)[..., None])
-
-
-def intervals(groups: Mapping[str, np.ndarray], statistic: Callable[[dict], np.ndarray],
-              rule: Rule, comparisons: int = 1) -> list[Interval]:
-    """Percentile bootstrap intervals of every output of ``statistic`` at once, exactly as
-    ``analysis.statistics.bootstrap`` computes one (the seeds resampled within their setting,
-    Bonferroni's level for ``comparisons``); every output sees the same resamples.
-    ``statistic`` maps {setting: (B, n, ...)} to (B, m)."""
-    level = rule.level(comparisons)
-    data = {name: np.asarray(values, dtype=float)[None] for name, values in groups.items()}
-    estimates = np.asarray(statistic(data), dtype=float)[0]
-    drawn = resample(groups, rule.resamples, np.random.default_rng(rule.seed))
-    values = np.asarray(statistic(drawn), dtype=float)
-    tail = 100 * (1 - level) / 2
-    found = []
-    for estimate, column in zip(estimates, values.T):
-        finite = column[np.isfinite(column)]
-        if math.isnan(estimate) or len(finite) < rule.resamples / 2:
-            found.append(Interval(float(estimate), math.nan, math.nan, level))
-            continue
-        low, high = np.percentile(finite, [tail, 100 - tail])
-        found.append(Interval(float(estimate), float(low), float(high), level))
-    return found
