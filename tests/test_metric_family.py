@@ -259,6 +259,13 @@ def test_oracle_mig(oracle_scores):
     assert scores["noise"] < 0.02
     assert scores["all but a"] == pytest.approx(0.8, abs=0.02)
     assert oracle_scores["all but a"]["mig"]["per_factor_gap"][0] < 0.01
+    # each factor's information in its most informative dimension, as result keys: the
+    # dropped factor is what the BetaVAE-metric critique on trained models looks for
+    dropped = oracle_scores["all but a"]
+    assert dropped["mig_factor_information_0"] < 0.1 < 0.9 < min(
+        dropped[f"mig_factor_information_{k}"] for k in range(1, NOISY.num_factors))
+    assert min(oracle_scores["perfect"][f"mig_factor_information_{k}"]
+               for k in range(NOISY.num_factors)) > 0.9
     assert scores["rotated"] < 0.2
 
 
@@ -438,7 +445,8 @@ def test_registry_presets_follow_disentanglement_lib():
 def test_evaluate_fast_default_set_and_flat_keys():
     result = evaluate(SMALL, entangled, np.random.RandomState(6), **TINY_FAST)
     expected = set(result_columns(preset="fast")) | {
-        "metric_images_drawn", "metric_images_encoded", "seconds"}
+        "metric_images_drawn", "metric_images_encoded", "seconds"} | {
+        f"mig_factor_information_{k}" for k in range(SMALL.num_factors)}  # one per factor
     assert set(result) == expected
     assert "dci_disentanglement" not in result and result["beta_vae_converged"] in (0, 1)
 

@@ -16,6 +16,12 @@ disentanglement_lib (and so this module) bins the means instead. The plug-in est
 upwards by about (bins - 1)(classes - 1) / (2 N) nats for independent variables, so with few
 points even an uninformative dimension shows some mutual information.
 
+Besides ``mig_score`` it reports, for each factor k, ``mig_factor_information_k`` = max_d
+I(z_d; v_k) / H(v_k): the share of the factor's entropy held by its most informative dimension
+(one key per factor, so their number is the dataset's, beyond the fixed ``result_keys``). A
+model with no dimension informative about a factor has dropped it; Kim & Mnih's critique of
+the BetaVAE metric on trained models (``analysis.metric_claims``) reads these.
+
 The paper preset is disentanglement_lib's (10,000 points drawn in batches of 16, 20 bins).
 """
 
@@ -50,6 +56,7 @@ def score(codes: FactorCodes, represent, data: GroundTruthDataset, settings: dic
     return {
         "score": float(np.mean(gaps)),
         "per_factor_gap": gaps.tolist(),
+        "factor_information": (top_two[0] / entropy).tolist(),
         "factor_to_dim": mutual_information.argmax(axis=0).tolist(),
         "mutual_information": mutual_information.tolist(),
         "factor_entropy": entropy.tolist(),
@@ -57,7 +64,9 @@ def score(codes: FactorCodes, represent, data: GroundTruthDataset, settings: dic
 
 
 def summarise(result: dict) -> dict:
-    return {"mig_score": result["score"]}
+    return {"mig_score": result["score"],
+            **{f"mig_factor_information_{k}": value
+               for k, value in enumerate(result["factor_information"])}}
 
 
 SPEC = MetricSpec(
@@ -75,8 +84,10 @@ def mig_metric(ground_truth_data: GroundTruthDataset, representation_function,
 
     Settings (``preset``'s unless overridden): num_train, batch_size (how many points each
     draw of the random state samples at once: it fixes the draws, not the result's meaning),
-    num_bins, deduplicate, encode_batch_size. Returns score, per_factor_gap, factor_to_dim (the
-    most informative dimension of each factor), the (dims x factors) mutual_information and
+    num_bins, deduplicate, encode_batch_size. Returns score, per_factor_gap,
+    factor_information (each factor's normalised information in its most informative
+    dimension), factor_to_dim (the most informative dimension of each factor), the
+    (dims x factors) mutual_information and
     factor_entropy in nats, the number of drawn and encoded observations and the seconds taken.
     """
     return run_metric(SPEC, ground_truth_data, representation_function, random_state, preset,
