@@ -158,7 +158,7 @@ def interval_figure(result, estimates: pd.DataFrame, folder: Path) -> FigureFile
     return save(figure, folder, "intervals",
                 f"Side effects of each setting's edits at the matched target change "
                 f"{result.plan.target_change:g} (lower is cleaner): mean over seeds with the "
-                f"{result.settings.confidence:.0%} bootstrap interval over seeds and faces. "
+                f"{result.settings.confidence:.0%} t interval over seeds. "
                 f"Grey: fewer than {result.settings.min_seeds} seeds, not compared.")
 
 

@@ -58,10 +58,10 @@ def method_lines(result) -> list[str]:
         f"recognised in all; lower is cleaner).",
         f"- **Classifier**: trained on {counts['classifier_train']:,} images for "
         f"{validation.get('steps', '?')} steps, checked on {validation['source']}.",
-        f"- **Intervals**: {settings.resamples:,} bootstrap resamples over each setting's "
-        f"seeds and, within each seed, its faces; {settings.confidence:.0%} percentile "
-        f"intervals. Settings here have {span(seeds)} seeds; a verdict needs "
-        f"{settings.min_seeds}."]
+        f"- **Intervals**: Student's t over each setting's seeds ({settings.confidence:.0%}), "
+        f"each seed's value taken over all its faces; settings are compared by Welch's "
+        f"interval of their difference. Settings here have {span(seeds)} seeds; a verdict "
+        f"needs {settings.min_seeds}."]
 
 
 def span(values) -> str:
@@ -89,8 +89,11 @@ def labelled_section(result, frames, judgement, figures, prefix: str) -> list[st
              f"chance on held-out images (AUC at least {MIN_AUC:g} with its 95% interval above "
              f"0.5, and accuracy with its 95% interval above always guessing the commoner "
              f"class); settings are compared only with {result.settings.min_seeds} seeds or "
-             f"more, at the matched change; a setting is called cleanest only when its interval "
-             f"lies wholly below every other compared setting's.", ""]
+             f"more, at the matched change, and on an attribute only when every seed's "
+             f"reconstructions of the edited faces are classified better than always guessing "
+             f"the commoner true label (Wilson's 95% interval); a setting is called cleanest "
+             f"only when Welch's interval of every other compared setting's mean minus its own "
+             f"lies above 0, Bonferroni over the compared settings.", ""]
     lines += [f"- {line}" for line in judgement.lines]
     lines += ["", "### Matched side effects per setting [95% interval] (plain edits)", ""]
     lines += estimates_markdown(judgement.estimates)

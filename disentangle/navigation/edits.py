@@ -121,7 +121,9 @@ def matched(target_curve: np.ndarray, side_curve: np.ndarray, delta: float) -> n
 def edit_summary(curves: EditCurves, delta: float, labels: np.ndarray | None = None) -> dict:
     """One edit in numbers: the matched strength (inf when unreached), side effects, flip rate
     and pixel change there, the largest mean target change on the grid and, with the faces'
-    true ``labels`` of the target, how often the reconstruction keeps the attribute."""
+    true ``labels`` of the target, how often the reconstruction keeps the attribute and the
+    share of the faces that have it (the commoner label's share is the accuracy of always
+    guessing it)."""
     target, side = curves.target.mean(axis=0), curves.side.mean(axis=0)
     k, fraction, reached = crossing(target, delta)
     strengths = curves.strengths
@@ -136,6 +138,7 @@ def edit_summary(curves: EditCurves, delta: float, labels: np.ndarray | None = N
         "max_target_change": float(target.max()),
         "faces": int(len(curves.has)), "faces_with_attribute": int(curves.has.sum())}
     if labels is not None:
-        summary["reconstruction_accuracy"] = float((curves.has == (np.asarray(labels) > 0))
-                                                   .mean())
+        has = np.asarray(labels) > 0
+        summary["reconstruction_accuracy"] = float((curves.has == has).mean())
+        summary["label_share"] = float(has.mean())
     return summary
