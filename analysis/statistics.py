@@ -27,6 +27,7 @@ the presets' shapes, normal and skewed, and reports their error rates and power.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
 
 import numpy as np
@@ -198,15 +199,21 @@ def seed_share(groups: list[np.ndarray], level: float) -> Interval:
                     np.where(np.isnan(estimate), np.nan, high), level)
 
 
+#: Simulated pairs of settings behind ``power`` (its Monte-Carlo error is at most 0.004).
+POWER_STUDIES = 16_000
+
+
+@lru_cache
 def power(seeds: int, level: float, effect: float = 1.0) -> float:
-    """The chance that a difference of two settings' means of ``effect`` seed standard
-    deviations is found (one side of a two-sided interval at ``level`` excludes 0), with
-    ``seeds`` seeds each, normal scores of equal spread (noncentral t, 2·seeds − 2 df)."""
-    df = 2 * seeds - 2
-    critical = stats.t.ppf(0.5 + level / 2, df)
-    return float(stats.nct.sf(critical, df, effect * np.sqrt(seeds / 2)))
+    """The chance that Welch's interval at ``level`` finds a difference of two settings' means
+    of ``effect`` seed standard deviations (lies above 0), with ``seeds`` seeds each and normal
+    scores of equal spread: simulated on ``POWER_STUDIES`` pairs from a fixed generator seed,
+    since Welch's estimated degrees of freedom make it lower than the pooled t test's."""
+    values = np.random.default_rng(0).standard_normal((2, POWER_STUDIES, seeds))
+    return float(np.mean(welch(values[0] + effect, values[1], level).above(0)))
 
 
+@lru_cache
 def seeds_for(level: float, effect: float = 1.0, wanted: float = 0.8) -> int:
     """The fewest seeds per setting at which ``power`` reaches ``wanted``."""
     seeds = 2

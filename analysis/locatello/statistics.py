@@ -49,7 +49,8 @@ from analysis.statistics import Interval
 COMPONENTS = ("objective", "hyperparameter", "seed")
 #: Draws of the generalized pivotal quantities, and their generator's seed.
 DRAWS, DRAW_SEED = 4000, 0
-#: Pivotal draws held in memory at once (studies × scores × draws), to bound memory.
+#: Pivotal draws held in memory at once (studies × scores × draws, single precision: their
+#: quantiles need no more), to bound memory.
 CHUNK = 2_000_000
 
 
@@ -86,13 +87,12 @@ def mean_squares(objectives: list[list[np.ndarray]]) -> tuple[list, list, tuple]
     return squares, dfs, (k1, k2, k3)
 
 
-def components_of(squares: list, coefficients: tuple) -> np.ndarray:
-    """(..., 3) objective, hyperparameter and seed components from the mean squares."""
+def components_of(squares: list, coefficients: tuple) -> tuple:
+    """The objective, hyperparameter and seed components from the mean squares."""
     ms_objective, ms_setting, ms_seed = squares
     k1, k2, k3 = coefficients
     hyperparameter = (ms_setting - ms_seed) / k1
-    objective = (ms_objective - ms_seed - k2 * hyperparameter) / k3
-    return np.stack(np.broadcast_arrays(objective, hyperparameter, ms_seed), axis=-1)
+    return (ms_objective - ms_seed - k2 * hyperparameter) / k3, hyperparameter, ms_seed
 
 
 def shares_of(components: np.ndarray) -> np.ndarray:
@@ -108,7 +108,7 @@ def nested_components(objectives: list[list[np.ndarray]]) -> np.ndarray:
     """The method-of-moments variance components, not clipped at 0: (B, ..., 3) objective,
     hyperparameter, seed (arguments as ``mean_squares``)."""
     squares, _, coefficients = mean_squares(objectives)
-    return components_of(squares, coefficients)
+    return np.stack(np.broadcast_arrays(*components_of(squares, coefficients)), axis=-1)
 
 
 def nested_shares(objectives: list[list[np.ndarray]]) -> np.ndarray:
@@ -123,19 +123,19 @@ def share_intervals(objectives: list[list[np.ndarray]], level: float, draws: int
     """The generalized pivotal intervals (module docstring) of the shares named in
     ``components``, each of (B, ...) arrays."""
     squares, dfs, coefficients = mean_squares(objectives)
-    chi2 = np.random.default_rng(seed).chisquare(dfs, size=(draws, 3))
-    estimate = shares_of(components_of(squares, coefficients))
+    chi2 = np.random.default_rng(seed).chisquare(dfs, size=(draws, 3)).astype(np.float32)
+    estimate = shares_of(np.stack(components_of(squares, coefficients), axis=-1))
     wanted = [COMPONENTS.index(name) for name in components]
     tail = (1 - level) / 2
     step = max(1, CHUNK // (draws * max(1, squares[0][0].size)))
     bounds = []
     for start in range(0, len(squares[0]), step):
-        pivots = [(df * ms[start:start + step])[..., None] / chi2[:, c]
+        pivots = [(df * ms[start:start + step]).astype(np.float32)[..., None] / chi2[:, c]
                   for c, (ms, df) in enumerate(zip(squares, dfs))]               # (b, ..., R)
-        drawn = np.maximum(components_of(pivots, coefficients), 0.0)             # (b, ..., R, 3)
-        total = drawn.sum(axis=-1)
+        parts = [np.maximum(part, 0.0) for part in components_of(pivots, coefficients)]
+        total = parts[0] + parts[1] + parts[2]                                   # (b, ..., R)
         with np.errstate(invalid="ignore", divide="ignore"):
-            shares = np.stack([drawn[..., c] / total for c in wanted])          # (w, b, ..., R)
+            shares = np.stack([parts[c] / total for c in wanted])              # (w, b, ..., R)
         bounds.append(np.quantile(shares, [tail, 1 - tail], axis=-1, method="inverted_cdf"))
     low, high = np.concatenate(bounds, axis=2)                                 # (w, B, ...)
     missing = np.isnan(estimate)
