@@ -18,7 +18,7 @@ import torch
 from disentangle.data import DATASETS
 from disentangle.data.base import GroundTruthDataset
 from disentangle.data.dsprites import NUM_IMAGES
-from disentangle.external import needed_indices, score_encoder
+from disentangle.external import load_model_file, needed_indices, score_encoder
 from disentangle.metrics.citation import format_report
 from disentangle.metrics.registry import result_columns
 from study.cli import main
@@ -162,12 +162,18 @@ def test_the_readme_routes_score_a_checkpoint_as_evaluate_does(checkpoint, tmp_p
                                                                monkeypatch, capsys):
     from disentangle.data import get_dataset
     from disentangle.models import load_model
+    from disentangle.representation import representation_function
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delitem(sys.modules, "my_model", raising=False)
     assert main(["evaluate", str(checkpoint), "--out", "checkpoint.json", *TINY_ARGS]) == 0
     (expected,) = json.loads(Path("checkpoint.json").read_text())
-    script(Means(load_model(checkpoint)), "encoder.pt")
+    means = script(Means(load_model(checkpoint)), "encoder.pt")
+    images = get_dataset("dsprites").images
+    with torch.inference_mode():
+        exported = load_model_file(Path(means), "cpu")(torch.from_numpy(images(np.arange(64))))
+    assert np.array_equal(exported.numpy(), representation_function(
+        load_model(checkpoint), "cpu", "fp32")(images(np.arange(64))))   # bit for bit
     Path("my_model.py").write_text(MY_MODEL.format(path=str(checkpoint)))
     commands = readme_commands()
     assert [command[:3] for command in commands] == [["vae-study", "evaluate", "--encoder"]] * 2 + [
@@ -178,7 +184,6 @@ def test_the_readme_routes_score_a_checkpoint_as_evaluate_does(checkpoint, tmp_p
         reports.append(json.loads(Path("evaluation.json").read_text()))
     assert main(commands[2][1:] + TINY_ARGS) == 0
     indices = np.load("needed.npy")
-    images = get_dataset("dsprites").images
     monkeypatch.syspath_prepend(str(tmp_path))
     from my_model import encode
     codes = np.concatenate([encode(images(indices[start:start + 4096]))

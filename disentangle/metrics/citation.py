@@ -31,9 +31,9 @@ DISENTANGLEMENT_LIB = {
                                                "explicitness_score_test": "explicitness_test"}),
 }
 
-PAPER = ("disentanglement_lib's settings (Locatello et al. 2019) for every metric: the sample "
-         "sizes, batches, bins and classifiers below; where a computation differs, its module "
-         "in disentangle/metrics says how and why")
+PAPER = ("disentanglement_lib's settings (Locatello et al. 2019) for every metric here: the "
+         "sample sizes, batches, bins and classifiers below; where a computation differs, its "
+         "module in disentangle/metrics says how and why")
 NOT_PAPER = ("the paper preset with overrides: NOT disentanglement_lib's settings (see "
              "settings)")
 FAST = ("fewer points than disentanglement_lib's (the per-epoch preset): noisier scores, not "
