@@ -61,7 +61,8 @@ EFFECTS = {
 SELECTION_MARGIN = 0.1
 #: The skewed noise: a lognormal of this σ, centred and scaled.
 SKEW = 0.5
-FAR = 10.0  # a setting this many sd away: certain on its side
+#: A setting this many sd away from the threshold: certainly on its side.
+FAR = 10.0
 
 
 @dataclass
@@ -77,14 +78,9 @@ class Row:
     power: float = np.nan
     needs: str = ""
 
-    @property
-    def error(self) -> float:
-        """The Monte-Carlo standard error of a rate at the nominal α/2."""
-        return float(np.sqrt(ALPHA / 2 * (1 - ALPHA / 2) / self.studies))
-
 
 def noise(rng: np.random.Generator, data: str, size) -> np.ndarray:
-    """Standardised seed noise: normal, or a centred and scaled lognormal (σ = 1)."""
+    """Standardised seed noise: normal, or a centred and scaled lognormal of σ = ``SKEW``."""
     if data == "normal":
         return rng.standard_normal(size)
     variance = SKEW ** 2

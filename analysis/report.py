@@ -285,8 +285,9 @@ def missing_lines(trials: pd.DataFrame, verdicts: list[Verdict], figures: list[F
                                                       "hyperparameter",
                 "locatello_variance_shares": "2 model kinds, one at 2 hyperparameter values, "
                                              "with enough seeds",
-                "locatello_selection_transfer": "a disentanglement metric, a second score and a "
-                                                "setting with enough seeds"}
+                "locatello_selection_transfer": "a disentanglement metric, a second score and 2 "
+                                                "model kinds at 2 hyperparameter values with "
+                                                "enough seeds"}
     lines += [f"figure {name} not drawn: needs {need}" for name, need in expected.items()
               if name not in drawn]
     lines += [note for note in notes if "skipped" in note or "no trial" in note

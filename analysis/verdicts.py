@@ -7,8 +7,8 @@ to its verdict, naming its interval (``analysis.claims``, ``analysis.metric_clai
 when they exclude it, **inconclusive** when they do neither, **not enough data** when a setting
 has fewer than ``Rule.min_seeds`` models, the design is too small for the rule's interval or a
 number was not reported (``analysis.evidence``). ``multiplicity`` states what testing several
-claims at once does to the chance of a wrong call. The models are those ``analysis.selection`` keeps: finished, at a
-common step, one score preset, β = 1 once.
+claims at once does to the chance of a wrong call. The models are those ``analysis.selection``
+keeps: finished, at a common step, one score preset, β = 1 once.
 
 Collapsed models. A model none of whose latent dimensions varies (every one below the FactorVAE
 metric's pruning threshold) scores 0 on the FactorVAE metric by its convention, although a
