@@ -1,10 +1,11 @@
-"""One way to spread work over processes: ``parallel_map``.
+"""One way to spread work over the cores: ``parallel_map``, on threads of the calling process.
 
-Rendering dSprites, decoding CelebA, writing synthetic faces and rendering labelled faces all
-split their work into chunks that independent processes can do; this maps a function over
-them in order, with an optional progress bar, in one process when one worker is asked for
-(or there is one chunk), so tests and small jobs pay no start-up cost. Workers are started
-fresh ("spawn"), each importing what its function needs (about a second with torch).
+Decoding CelebA, writing synthetic faces and rendering labelled faces split their work into
+chunks whose heavy parts release the GIL (PIL's JPEG decoder and encoder and its resize,
+torch's operators), so threads run them side by side. No process is started: a pool of
+"spawn" processes re-imports the caller's ``__main__`` in every worker, so a script that
+called the library at top level, without an ``if __name__ == "__main__":`` guard, started
+itself again in each worker and never finished.
 """
 
 from __future__ import annotations
@@ -24,26 +25,23 @@ def available_cores() -> int:
 def parallel_map(function: Callable, tasks: Iterable, workers: int | None = None,
                  progress: str | None = None, total: int | None = None,
                  count: Callable = len) -> Iterator:
-    """``function(task)`` for each task, in order, computed by ``workers`` processes (default:
-    one per available core). With ``progress``, a bar of that title advances by ``count(result)``
-    (of ``total``) per result. An error in any task stops the others and is raised."""
+    """``function(task)`` for each task, in order, computed by ``workers`` threads (default:
+    one per available core; with one, or one task, in the calling thread). With ``progress``,
+    a bar of that title advances by ``count(result)`` (of ``total``) per result. An error in
+    any task is raised once the running tasks end; the tasks not yet started never start."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from tqdm import tqdm
 
     tasks = list(tasks)
     workers = min(workers or available_cores(), max(len(tasks), 1))
-    with tqdm(total=total, desc=progress, unit="img", unit_scale=True,
-              disable=progress is None) as bar:
-        if workers <= 1:
-            for task in tasks:
-                result = function(task)
+    executor = ThreadPoolExecutor(workers)
+    try:
+        with tqdm(total=total, desc=progress, unit="img", unit_scale=True,
+                  disable=progress is None) as bar:
+            results = map if workers <= 1 else executor.map
+            for result in results(function, tasks):
                 bar.update(count(result))
                 yield result
-            return
-        import multiprocessing
-
-        # Fresh interpreters, not forks: a process forked after torch has run its thread pool
-        # (or while another thread holds a lock) can wait forever on a copied lock.
-        with multiprocessing.get_context("spawn").Pool(workers) as pool:
-            for result in pool.imap(function, tasks):
-                bar.update(count(result))
-                yield result
+    finally:   # an error, or a caller that stops early: start no more tasks, end the running
+        executor.shutdown(cancel_futures=True)

@@ -229,7 +229,7 @@ def test_broken_trees_fail_in_one_line_with_exit_2_and_nothing_written(
     root, cache, out = tmp_path / "data", tmp_path / "cache", tmp_path / "samples"
     folder, _ = write_tree(root)
     change(folder)
-    monkeypatch.setattr(celeba, "_CHUNK", 3)  # a damaged image fails inside a worker process
+    monkeypatch.setattr(celeba, "_CHUNK", 3)  # a damaged image fails inside a worker thread
     code = main(["data", "celeba", "--root", str(root), "--out", str(out), "--cache-dir",
                  str(cache), "--workers", "2"])
     errors = [line for line in capsys.readouterr().err.splitlines()

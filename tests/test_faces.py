@@ -401,6 +401,45 @@ def test_a_pool_being_rendered_elsewhere_is_waited_for_not_rendered_again(tmp_pa
     assert not killed.exists()
 
 
+def test_threads_rendering_at_once_leave_torchs_thread_count_as_it_was():
+    """Threads of ``parallel_map`` render on one torch thread each (``one_cpu_thread``); when
+    the first to start leaves before a later one, the count that threads started afterwards
+    get is still the one from before (restored by the last to leave, not by each)."""
+    import threading
+
+    from disentangle.data.faces.render import one_cpu_thread
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        first_in, second_in, first_out = (threading.Event() for _ in range(3))
+
+        def first():
+            with one_cpu_thread():
+                first_in.set()
+                second_in.wait(60)
+            first_out.set()
+
+        def second():
+            first_in.wait(60)
+            with one_cpu_thread():
+                second_in.set()
+                first_out.wait(60)
+
+        threads = [threading.Thread(target=first), threading.Thread(target=second)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        seen = []
+        later = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+        later.start()
+        later.join()
+        assert seen == [3] and torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(previous)
+
+
 def test_written_layout_round_trips_through_the_celeba_loader(tmp_path):
     folder = write_faces(tmp_path, num=50, seed=3, workers=1)
     assert folder == tmp_path / "celeba"
@@ -437,7 +476,7 @@ def test_written_layout_round_trips_through_the_celeba_loader(tmp_path):
 
 
 def test_writing_is_exact_kept_and_replaced_only_when_it_should(tmp_path, monkeypatch):
-    monkeypatch.setattr(writer, "_CHUNK", 5)  # three tasks for two worker processes
+    monkeypatch.setattr(writer, "_CHUNK", 5)  # three tasks for two worker threads
     first = write_faces(tmp_path / "a", num=12, seed=5, workers=2)
     second = write_faces(tmp_path / "b", num=12, seed=5, workers=1)
     for name in ("list_attr_celeba.txt", "factors.csv", "img_align_celeba/000007.jpg"):

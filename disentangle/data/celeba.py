@@ -25,9 +25,10 @@ Both resize with Lanczos filtering; images smaller than 148 pixels (the 64x64 sy
 are cropped to their shorter side, so both options leave the synthetic faces unchanged.
 
 Decoding a JPEG costs far more than a training step on a 64x64 image, so the first load decodes
-every image once (in parallel) into a uint8 (N, 3, 64, 64) ``.npy`` under ``cache_dir()``, which
-later loads memory-map: one cache per folder and preprocessing serves every split, and it is
-rebuilt when the attribute file changes.
+every image once (in one thread per core: PIL decodes and resizes without holding the GIL) into
+a uint8 (N, 3, 64, 64) ``.npy`` under ``cache_dir()``, which later loads memory-map: one cache
+per folder and preprocessing serves every split, and it is rebuilt when the attribute file
+changes.
 """
 
 from __future__ import annotations
@@ -322,8 +323,8 @@ def cache_path(folder: Path, preprocessing: str, num_images: int, cache_dir=None
 def build_cache(folder: Path, files, preprocessing: str, path: Path,
                 workers: int | None = None, progress: bool = False) -> None:
     """Decode every image of ``folder`` (all present: ``load_celeba`` checks) into the uint8
-    memory-mappable ``path`` (in parallel; written under a temporary name and renamed when
-    complete, so a damaged image leaves no cache behind)."""
+    memory-mappable ``path`` (in ``workers`` threads, default one per core; written under a
+    temporary name and renamed when complete, so a damaged image leaves no cache behind)."""
     from disentangle.parallel import parallel_map
 
     images = _image_folder(folder)

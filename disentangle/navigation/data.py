@@ -102,7 +102,7 @@ def _render_indices(indices) -> np.ndarray:
 
 
 def _map(function, tasks, workers: int | None) -> list:
-    """``function`` over ``tasks``, in ``workers`` processes when more than one."""
+    """``function`` over ``tasks``, in ``workers`` threads when more than one."""
     from disentangle.parallel import parallel_map
 
     return list(parallel_map(function, tasks, workers or 1))
@@ -119,7 +119,7 @@ def faces_identity() -> dict:
 def synthetic_faces(num: int, seed: int = 0, distribution: str = "joint",
                     workers: int | None = 1) -> LabelledImages:
     """``num`` synthetic faces rendered now, labelled by the generator (see the module
-    docstring); ``workers`` processes render in parallel (None: one per CPU core)."""
+    docstring); ``workers`` threads render in parallel (None: one per CPU core)."""
     from disentangle.data.faces import (ATTRIBUTES, FacesDataset, sample_attributes,
                                         sample_nuisance)
 

@@ -64,7 +64,7 @@ def register(commands) -> None:
              "10 %% test")
     faces.add_argument(
         "--workers", type=int, default=None,
-        help="processes rendering and encoding in parallel (default: one per CPU core)")
+        help="threads rendering and encoding in parallel (default: one per CPU core)")
     faces.add_argument(
         "--force", action="store_true",
         help="write again even when DIR/celeba already holds this --num and --seed")
@@ -91,7 +91,7 @@ def register(commands) -> None:
              "squeezed to 64x64, what the pre-trained disentangling-vae CelebA models saw")
     celeba.add_argument(
         "--workers", type=int, default=None,
-        help="processes decoding JPEGs in parallel (default: one per CPU core)")
+        help="threads decoding JPEGs in parallel (default: one per CPU core)")
     celeba.set_defaults(run=run_celeba)
     parser.set_defaults(run=lambda args: parser.print_help() or 2)
 

@@ -55,7 +55,7 @@ def register(commands) -> None:
                              "(default 0)")
     parser.add_argument(
         "--workers", type=int, default=None,
-        help="processes rendering synthetic faces (default: one per CPU core)")
+        help="threads rendering synthetic faces (default: one per CPU core)")
     parser.add_argument(
         "--out", type=Path, default=None, metavar="DIR",
         help="output folder (default: DIR/analysis for --sweep, else ./navigation-study); a "

@@ -9,11 +9,12 @@ render any factor combination they ask for. The stored images are the rendered o
 1/255 (as any image file is).
 
 The pool lives in ``cache_dir()/faces/`` under a name holding everything that fixes it (size,
-seed, nuisance grid or not, renderer version), is rendered once per machine by every core, and
-written under a temporary name and renamed, so a run interrupted while rendering leaves none.
-Trials starting together on one machine take turns at a lock file beside it: one renders, the
-others wait and read its file (rather than each starting a process per core); the one that
-renders first removes what a killed render left.
+seed, nuisance grid or not, renderer version), is rendered once per machine by a thread per
+core (torch's operators release the GIL; no process is started), and written under a temporary
+name and renamed, so a run interrupted while rendering leaves none. Trials starting together on
+one machine take turns at a lock file beside it: one renders, the others wait and read its file
+(rather than each rendering on every core); the one that renders first removes what a killed
+render left.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def load_pool(path: Path, indices: np.ndarray, vary_nuisance: bool,
 
 
 def _render_pool(path: Path, indices: np.ndarray, vary_nuisance: bool, progress: bool) -> None:
-    """The faces at ``indices`` rendered by every core into a new file at ``path``."""
+    """The faces at ``indices`` rendered by a thread per core into a new file at ``path``."""
     chunks = [(vary_nuisance, indices[start:start + _CHUNK])
               for start in range(0, len(indices), _CHUNK)]
     with atomic_path(path) as temporary:

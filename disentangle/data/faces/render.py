@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -287,19 +288,32 @@ def render_face_tensors(attributes: torch.Tensor, nuisance: torch.Tensor) -> tor
     return canvas.lit(look.nuisance["lighting"])
 
 
+_one_thread_lock = threading.Lock()
+_one_thread_users = {"inside": 0, "found": 1}   # threads inside; the count the first found
+
+
 @contextlib.contextmanager
 def one_cpu_thread():
     """Torch on one CPU thread while inside (the previous count is restored on leaving).
 
     The CPU render is a thousand small operations; splitting each over threads gains little,
     and on a busy machine every operation waits for a second thread to be scheduled: 64-face
-    batches with 1 thread, 565 faces/s; with 2, 111 (2 cores, load 12)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    batches with 1 thread, 565 faces/s; with 2, 111 (2 cores, load 12). Several threads of
+    ``disentangle.parallel`` render at once instead, each inside this: the count that new
+    threads start with is shared, so the first thread in records it and the last one out
+    restores it (each restoring what it found could leave 1 behind)."""
+    with _one_thread_lock:
+        if _one_thread_users["inside"] == 0:
+            _one_thread_users["found"] = torch.get_num_threads()
+        _one_thread_users["inside"] += 1
+    torch.set_num_threads(1)   # also for this thread's OpenMP pool, which is its own
     try:
         yield
     finally:
-        torch.set_num_threads(threads)
+        with _one_thread_lock:
+            _one_thread_users["inside"] -= 1
+            if _one_thread_users["inside"] == 0:
+                torch.set_num_threads(_one_thread_users["found"])
 
 
 def render_batched(attributes: torch.Tensor, nuisance: torch.Tensor) -> torch.Tensor:

@@ -32,7 +32,7 @@ from disentangle.errors import UserError
 FORMAT_VERSION = 1
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)  # train, valid, test (CelebA's are 0.803, 0.098, 0.099)
 JPEG_QUALITY = 90
-_CHUNK = 512  # images per worker task
+_CHUNK = 512  # images per task of a thread
 
 
 def default_faces_root() -> Path:
@@ -134,7 +134,8 @@ def write_faces(out: str | Path | None = None, num: int = 50_000, seed: int = 0,
 
 
 def _run_tasks(tasks, workers, num, progress) -> None:
-    """Run ``_write_chunk`` over ``tasks`` in ``workers`` processes (default: one per core)."""
+    """Run ``_write_chunk`` over ``tasks`` in ``workers`` threads (default: one per core):
+    torch's operators and PIL's JPEG encoder release the GIL."""
     from disentangle.parallel import parallel_map
 
     for _ in parallel_map(_write_chunk, tasks, workers, total=num, count=lambda n: n,
