@@ -20,6 +20,10 @@ it is stacked with: stacked and alone it sees the same initial weights and batch
 the arithmetic of batched kernels, takes the same steps (tested). A checkpoint holds every
 stream and optimiser state; resuming continues exactly.
 
+The losses are computed in the networks' dtype: float32 (bf16 autocast's outputs are cast back
+to it), or float64 for networks built while torch's default dtype is float64, where a batched
+kernel's rounding is 1e-16 and a stack's 50 steps can be compared with tight bounds (tested).
+
 Faults stay per model: a model whose loss (or its discriminator's) turns NaN/Inf is frozen
 from that step on (parameters, Adam moments and step count unchanged, not just its gradient
 zeroed), reported diverged with the step, and the others go on as if it were absent. The check
@@ -118,6 +122,7 @@ class StackTrainer:
                     discriminators.append(Discriminator(settings["latent_dim"]))
         self.network = StackedAutoencoder(autoencoders, self.device, self.channels_last)
         self.models = self.network.members
+        self.dtype = self.network.parameters()[0].dtype   # what the losses are computed in
         self.discriminated = torch.tensor(
             [index for index, kind in enumerate(self.kinds) if kind.discriminator],
             dtype=torch.long, device=self.device)
@@ -152,7 +157,7 @@ class StackTrainer:
             images = torch.from_numpy(np.stack(
                 [self.dataset.observations(host[s], self.observation_states[s])
                  for s in range(size)], axis=1)).to(self.device, non_blocking=True)
-        return images.reshape(batch, -1, *images.shape[-2:])
+        return images.reshape(batch, -1, *images.shape[-2:]).to(self.dtype)
 
     def losses(self, inputs: dict[str, torch.Tensor]):
         """(each model's loss (S,), each discriminator's loss or None, metrics (S, M)) of one
@@ -164,11 +169,11 @@ class StackTrainer:
         images = self._images(inputs["indices"])
         with runtime.autocast(self.device, self.bf16):
             mean, log_var = self.network.encode(images)
-        mean, log_var = mean.float(), log_var.float()
+        mean, log_var = mean.to(self.dtype), log_var.to(self.dtype)
         z = reparameterise(mean, log_var, inputs["noise"])
         with runtime.autocast(self.device, self.bf16):
             logits = self.network.decode_logits(z)
-        reconstruction = stacked_reconstruction(logits.float(), images, self.size,
+        reconstruction = stacked_reconstruction(logits.to(self.dtype), images, self.size,
                                                 self.settings["reconstruction"])
         kl_dims = kl_per_dimension(mean, log_var)
         terms = Terms(reconstruction=reconstruction, kl=kl_dims.sum(-1), kl_dims=kl_dims,
@@ -191,21 +196,21 @@ class StackTrainer:
         chosen = self.discriminated
         z = terms.z.index_select(0, chosen)
         with runtime.autocast(self.device, self.bf16):
-            tc = discriminator_tc(self.discriminator.detached()(z).float())
+            tc = discriminator_tc(self.discriminator.detached()(z).to(self.dtype))
         terms.tc_discriminator = torch.zeros_like(terms.kl).index_copy(0, chosen, tc)
         with torch.no_grad():
             if self.settings["tc_permutation"] == "two_batch":
                 indices = inputs["indices"].index_copy(0, chosen, inputs["second_indices"])
                 with runtime.autocast(self.device, self.bf16):
                     other_mean, other_log_var = self.network.encode(self._images(indices))
-                other = reparameterise(other_mean.float().index_select(0, chosen),
-                                       other_log_var.float().index_select(0, chosen),
+                other = reparameterise(other_mean.to(self.dtype).index_select(0, chosen),
+                                       other_log_var.to(self.dtype).index_select(0, chosen),
                                        inputs["second_noise"])
             else:
                 other = z.detach()
             permuted = permute_dims(other, keys=inputs["permutation_keys"])
         with runtime.autocast(self.device, self.bf16):
-            logits = self.discriminator(torch.cat([z.detach(), permuted], dim=1)).float()
+            logits = self.discriminator(torch.cat([z.detach(), permuted], dim=1)).to(self.dtype)
         loss, accuracy = discriminator_loss(*logits.chunk(2, dim=1))
         for name, values in zip(DISCRIMINATOR_METRICS, (tc, accuracy, loss)):
             terms.reported.setdefault(name, []).append((values.detach(), chosen))
@@ -227,7 +232,7 @@ class StackTrainer:
     def _spread(self, reported: list | None) -> torch.Tensor:
         """A metric reported for some models ([(values, indices)], indices None = all) as one
         value per model of the stack, NaN for the others."""
-        full = torch.full((self.size,), float("nan"), device=self.device)
+        full = torch.full((self.size,), float("nan"), dtype=torch.float32, device=self.device)
         for values, indices in reported or ():
             full = values.float() if indices is None else full.index_copy(0, indices,
                                                                           values.float())
