@@ -1,6 +1,6 @@
 """dSprites speed and memory: cold render, cached load, resident memory, batch sampling.
 
-Run: .venv/bin/python benchmarks/dsprites.py   (renders into a temporary cache; ~1 minute)
+Run: .venv/bin/python benchmarks/dsprites.py   (renders into a temporary cache; about 20 s)
 Targets of the foundation issue: memory <= 400 MB, cold render <= 60 s, cached load <= 3 s,
 a batch of 64 observations from factors well under 1 ms.
 """

@@ -64,7 +64,7 @@ def parse_args():
                         help="also time writing JPEG files and the CelebA loader")
     parser.add_argument("--num", type=int, default=20_000, help="--files: faces to write")
     parser.add_argument("--workers", type=int, default=None,
-                        help="--files: processes for writing and decoding (default: one per core)")
+                        help="--files: threads for writing and decoding (default: one per core)")
     return parser.parse_args()
 
 
@@ -197,7 +197,7 @@ def files_rows(args) -> list[tuple[str, float, float]]:
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
-        rows.append((f"write faces: render + JPEG + files ({workers} processes)", *measure(
+        rows.append((f"write faces: render + JPEG + files ({workers} threads)", *measure(
             lambda: write_faces(scratch, num=args.num, seed=0, workers=workers, force=True),
             args.num, repeat=1, warm_up=False)))
         batches = np.random.RandomState(1).randint(0, args.num, (2000 // args.batch, args.batch))
@@ -205,7 +205,7 @@ def files_rows(args) -> list[tuple[str, float, float]]:
         rows.append((f"CelebA loader, decoding JPEGs (1 process, batch {args.batch})", *measure(
             lambda: [decoded.images(batch) for batch in batches], batches.size, repeat=1,
             warm_up=False)))
-        rows.append((f"CelebA loader, building the cache ({workers} processes)", *measure(
+        rows.append((f"CelebA loader, building the cache ({workers} threads)", *measure(
             lambda: load_celeba(scratch, preprocessing="resize", split="all",
                                 cache_dir=scratch / "cache", workers=workers), args.num,
             repeat=1, warm_up=False)))
