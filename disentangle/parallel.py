@@ -1,11 +1,11 @@
 """One way to spread work over the cores: ``parallel_map``, on threads of the calling process.
 
 Decoding CelebA, writing synthetic faces, rendering a faces training pool and labelled faces
-split their work into chunks whose heavy parts release the GIL (PIL's JPEG decoder and encoder and its resize,
-torch's operators), so threads run them side by side. No process is started: a pool of
-"spawn" processes re-imports the caller's ``__main__`` in every worker, so a script that
-called the library at top level, without an ``if __name__ == "__main__":`` guard, started
-itself again in each worker and never finished.
+split their work into chunks whose heavy parts release the GIL (PIL's JPEG decoder, encoder
+and resize, torch's operators), so threads run them side by side. No process is started: a
+pool of "spawn" processes re-imports the caller's ``__main__`` in every worker, so a script
+that called the library at top level, without an ``if __name__ == "__main__":`` guard,
+started itself again in each worker and never finished.
 """
 
 from __future__ import annotations
