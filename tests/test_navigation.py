@@ -226,7 +226,7 @@ def study(side_rates: dict[str, list[float]], entries: dict | None = None, noise
                     model.curves[(attribute, mode)] = curves(
                         0.2, rate * held, noise=noise, seed=100 * seed + number)
             models.append(model)
-    return StudyResult(Settings(resamples=300), models, True, plan, classifier)
+    return StudyResult(Settings(), models, True, plan, classifier)
 
 
 def test_verdicts_call_a_winner_only_when_the_intervals_separate(tmp_path):

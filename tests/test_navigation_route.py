@@ -18,8 +18,7 @@ from test_celeba import write_tree
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 # Small enough for seconds: a few classifier steps, a few hundred labelled faces, 12 edited.
 TINY = ["--num-labelled", "240", "--num-faces", "12", "--classifier-steps", "10",
-        "--classifier-images", "200", "--fraction", "0.1", "--workers", "1",
-        "--resamples", "200"]
+        "--classifier-images", "200", "--fraction", "0.1", "--workers", "1"]
 SETTINGS = [("vae", {}), ("beta_vae", {"beta": 4.0})]
 
 

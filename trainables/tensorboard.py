@@ -36,7 +36,7 @@ def scalar_tag(name: str) -> str | None:
     if name in ("images_per_second", "model_steps_per_second", "epoch_seconds",
                 "metric_seconds", "image_seconds"):
         return f"speed/{name}"
-    if "score" in name or name.startswith(("paper_", "beta_vae_", "factor_vae_")):
+    if "score" in name or name.startswith(("paper_", "beta_vae_", "factor_vae_", "mig_")):
         return f"scores/{name}"
     return f"train/{name}"
 

@@ -21,6 +21,4 @@ DEFAULT_FRACTION = 0.02
 CLASSIFIER_STEPS = 3000
 #: Seeds a setting needs before the study compares it with another.
 MIN_SEEDS = 3
-#: Bootstrap resamples (over seeds, and faces within each seed) behind every interval.
-RESAMPLES = 1000
 CONFIDENCE = 0.95

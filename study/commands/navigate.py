@@ -117,9 +117,6 @@ def add_edit_options(parser, defaults) -> None:
         "--min-seeds", type=int, default=defaults.min_seeds,
         help=f"seeds a setting needs to be compared (default {defaults.min_seeds})")
     parser.add_argument(
-        "--resamples", type=int, default=defaults.resamples,
-        help=f"bootstrap resamples behind each interval (default {defaults.resamples:,})")
-    parser.add_argument(
         "--num-labelled", type=int, default=defaults.num_labelled,
         help=f"labelled images encoded per model to fit the boundaries, at most (default "
              f"{defaults.num_labelled:,}; with --fraction 0.02, 200 per side train the SVM)")
@@ -177,7 +174,7 @@ def run(args) -> int:
         num_labelled=args.num_labelled, num_faces=args.num_faces, fraction=args.fraction,
         score=args.score, classifier=args.classifier, classifier_steps=args.classifier_steps,
         classifier_images=args.classifier_images, reference=args.reference,
-        min_seeds=args.min_seeds, resamples=args.resamples, seed=args.seed,
+        min_seeds=args.min_seeds, seed=args.seed,
         workers=args.workers, progress=True)
     result = run_study(models, settings, left_out)
     written = write_navigation(result, out)

@@ -9,7 +9,7 @@ from pathlib import Path
 from disentangle.errors import UserError
 from disentangle.navigation.settings import (
     CLASSIFIER_STEPS, CONFIDENCE, DATASETS, DEFAULT_FRACTION, DEFAULT_STRENGTHS,
-    DEFAULT_TARGET_CHANGE, MIN_SEEDS, RESAMPLES, SCORES)
+    DEFAULT_TARGET_CHANGE, MIN_SEEDS, SCORES)
 
 
 @dataclass
@@ -31,7 +31,6 @@ class Settings:
     classifier_images: int = 20_000
     reference: str | None = None
     min_seeds: int = MIN_SEEDS
-    resamples: int = RESAMPLES
     confidence: float = CONFIDENCE
     seed: int = 0
     workers: int | None = None
@@ -53,8 +52,7 @@ def check_settings(settings: Settings) -> None:
     except UserError as error:
         option = "--strengths" if "strengths" in str(error) else "--target-change"
         raise UserError(f"{option}: {error}") from None
-    for name in ("num_labelled", "num_faces", "classifier_steps", "classifier_images",
-                 "resamples"):
+    for name in ("num_labelled", "num_faces", "classifier_steps", "classifier_images"):
         if getattr(settings, name) < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1")
     if settings.min_seeds < 2:
