@@ -126,7 +126,8 @@ def _draw_panel(axis, table: pd.DataFrame, quantity: str, references: list[Refer
     for setting, group in table[table["quantity"] == quantity].groupby("setting", sort=False):
         color = kind_style(group["model"].iloc[0], COLORS)
         group = group.sort_values("steps")
-        axis.plot(group["steps"], group["mean"], color=color, lw=1.2, label=setting)
+        axis.plot(group["steps"], group["mean"], color=color, lw=1.2, marker=".",
+                  markersize=3, label=setting)
         axis.fill_between(group["steps"], group["low"], group["high"], color=color, alpha=0.18,
                           lw=0)
         paper = table[(table["quantity"] == f"paper_{quantity}") & (table["setting"] == setting)]
