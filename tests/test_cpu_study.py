@@ -1,7 +1,8 @@
 """The long CPU study (issue #23): its preset's two one-thread stacks, stack groups of kinds,
-and shipping a run that is still training (``scripts/ship_cpu_study.py``): a snapshot at a
-common step whose table re-analyses into the shipped report, every epoch for the curves, and
-bf16 weights that load as models. The same replay runs on docs/results/cpu when it exists."""
+its launcher (a pinned, backgrounded, resumable run), and shipping a run that is still
+training (``scripts/ship_cpu_study.py``): a snapshot at a common step whose table re-analyses
+into the shipped report, every epoch for the curves, and bf16 weights that load as models. The
+same replay runs on the shipped docs/results/cpu."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, TINY_METRICS, tiny_assignments
+from conftest import ROOT, TINY_METRICS
 
 from disentangle.errors import UserError
 
@@ -65,27 +66,45 @@ def _truncate(trial: Path, epochs: int) -> None:
     file.write_text("".join(file.read_text().splitlines(keepends=True)[:epochs]))
 
 
-def test_shipping_a_run_in_progress_gives_a_replayable_snapshot_and_loadable_weights(tmp_path):
-    """A tiny cpu-preset run (3 epochs of 2 steps, paper scores every 2 epochs) whose FactorVAE
-    trial has reported one epoch less: the snapshot is the latest step with paper scores that
-    every model reached (4), the curves keep every epoch, the report replays, and each
-    shipped model loads with its weights equal to the trained ones rounded to bf16."""
+def test_the_launcher_runs_a_pinned_study_that_resumes_and_ships_while_it_trains(tmp_path):
+    """``scripts/cpu_study.sh RUN --set ...`` trains a tiny cpu-preset study (3 seeds, 3
+    epochs of 2 steps, paper scores every 2 epochs) from a worktree of this commit, in the
+    background, logging steps and model-steps/s each epoch; run again it resumes the same
+    sweep (here finished) and counts the restart. Then, with the FactorVAE trial cut back to
+    look one epoch behind, ``ship_cpu_study.py`` ships it: the snapshot is the latest step with
+    paper scores every model reached (4), the curves keep every epoch, the report replays, and
+    each shipped model loads with its weights equal to the trained ones rounded to bf16."""
     from analysis.report import analyze
     from disentangle.models import load_model
     from disentangle.training import model_file
-    from study.config import load_study
-    from study.local import run_local
 
     run = tmp_path / "run"
-    study = load_study("cpu", tiny_assignments(epochs=3, steps=2, seeds=(0, 1, 2)) + [
-        "metrics.paper_every=2", "images.every=0"])
-    run_local(study, run, "study", device="cpu", progress=lambda line: None)
-    (run / "run.json").write_text(json.dumps({
-        "preset": "cpu", "commit": "0" * 40, "machine": {"cpus": 2}, "starts": [{}],
-        "restarts": 0}))
-    factor_trial = next((run / "study").glob("factor_vae*"))
-    _truncate(factor_trial, 2)
+    metrics = json.dumps(TINY_METRICS)
+    tiny = ["epochs=3", "steps_per_epoch=2", "seeds=[0,1,2]", "metrics.paper_every=2",
+            f"metrics.fast={metrics}", f"metrics.paper={metrics}", "images.every=0",
+            "training.batch_size=16"]
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
+                          text=True).stdout.strip()
+    try:
+        _launch(run, *tiny)
+        log = (run / "log").read_text()
+        assert "epoch  factor_vae_gamma=40_seeds=0,1,2" in log and "model-steps/s" in log
+        assert log.count("Summary over seeds") == 1
+        record = json.loads((run / "run.json").read_text())
+        assert record["commit"] == head and record["restarts"] == 0
+        assert (run / "code" / "scripts" / "cpu_study.sh").is_file()
+        study = json.loads((run / "study" / "study.json").read_text())
+        assert study["steps_per_epoch"] == 2
+        assert study["stack"] == [["vae", "beta_vae"], ["factor_vae"]]
+        _launch(run)
+        record = json.loads((run / "run.json").read_text())
+        assert record["restarts"] == 1 and record["starts"][1]["resume"] is True
+        assert (run / "log").read_text().count("Summary over seeds") == 2
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
+                        str(run / "code")], capture_output=True)
 
+    _truncate(next((run / "study").glob("factor_vae*")), 2)
     out = tmp_path / "shipped"
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "ship_cpu_study.py"),
                            str(run), "--out", str(out), "--sanity", "off"],
@@ -102,8 +121,8 @@ def test_shipping_a_run_in_progress_gives_a_replayable_snapshot_and_loadable_wei
         "beta_vae": 6, "factor_vae": 4, "vae": 6}
     curves = pd.read_csv(out / "curves.csv")
     paper = curves[curves["quantity"] == "paper_factor_vae_score"]
-    assert sorted(set(paper["steps"])) == [4, 6] and (paper[paper["steps"] == 4]["seeds"] == 3
-                                                      ).all()
+    assert sorted(set(paper["steps"])) == [4, 6]
+    assert (paper[paper["steps"] == 4]["seeds"] == 3).all()
     assert (out / "figures" / "learning_curves.png").is_file()
     record = json.loads((out / "run.json").read_text())
     assert record["snapshot_step"] == 4 and record["steps_reached"] == 4
@@ -127,8 +146,18 @@ def test_shipping_a_run_in_progress_gives_a_replayable_snapshot_and_loadable_wei
             assert torch.equal(shipped.state_dict()[key], expected), (member, key)
 
 
-@pytest.mark.skipif(not (SHIPPED / "results.csv.gz").is_file(),
-                    reason="docs/results/cpu holds no shipped CPU study yet")
+def _launch(run: Path, *sets: str) -> None:
+    """Run the launcher and wait for the background study it starts to end."""
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "cpu_study.sh"), str(run),
+                           *sum((["--set", s] for s in sets), [])],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    pid, deadline = int((run / "pid").read_text()), time.monotonic() + 600
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(2)
+    assert not _alive(pid), "the background study did not finish in 10 minutes"
+
+
 def test_the_shipped_cpu_report_is_what_its_table_gives(tmp_path):
     from analysis.report import analyze
 
@@ -136,47 +165,6 @@ def test_the_shipped_cpu_report_is_what_its_table_gives(tmp_path):
     again = analyze(SHIPPED / "results.csv.gz", tmp_path / "again", traversals=False,
                     sanity=sanity if sanity.is_file() else "off")
     assert again.report.read_text() == (SHIPPED / "report.md").read_text()
-
-
-def test_the_launcher_starts_a_pinned_run_in_the_background_and_resumes_it(tmp_path):
-    """``scripts/cpu_study.sh RUN --set ...`` trains from a worktree of this commit, in the
-    background, logging steps and model-steps/s each epoch; run again it resumes the same
-    sweep (here already finished) and counts the restart."""
-    run = tmp_path / "run"
-    metrics = json.dumps(TINY_METRICS)
-    tiny = ["epochs=2", "steps_per_epoch=2", "seeds=[0]", f"metrics.fast={metrics}",
-            f"metrics.paper={metrics}", "images.every=0", "training.batch_size=16"]
-    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
-                          text=True).stdout.strip()
-
-    def launch(*sets: str) -> None:
-        done = subprocess.run(["bash", str(ROOT / "scripts" / "cpu_study.sh"), str(run),
-                               *sum((["--set", s] for s in sets), [])],
-                              capture_output=True, text=True)
-        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-        pid, deadline = int((run / "pid").read_text()), time.monotonic() + 600
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(2)
-        assert not _alive(pid), "the background study did not finish in 10 minutes"
-
-    try:
-        launch(*tiny)
-        log = (run / "log").read_text()
-        assert "epoch  factor_vae_gamma=40_seed=0" in log and "model-steps/s" in log
-        assert log.count("Summary over seeds") == 1
-        record = json.loads((run / "run.json").read_text())
-        assert record["commit"] == head and record["restarts"] == 0
-        assert (run / "code" / "scripts" / "cpu_study.sh").is_file()
-        study = json.loads((run / "study" / "study.json").read_text())
-        assert study["steps_per_epoch"] == 2
-        assert study["stack"] == [["vae", "beta_vae"], ["factor_vae"]]
-        launch()
-        record = json.loads((run / "run.json").read_text())
-        assert record["restarts"] == 1 and record["starts"][1]["resume"] is True
-        assert (run / "log").read_text().count("Summary over seeds") == 2
-    finally:
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
-                        str(run / "code")], capture_output=True)
 
 
 def _alive(pid: int) -> bool:
