@@ -14,6 +14,11 @@ study all read these entries, so a new variant is one ``register(ModelKind(...))
 The loss receives the kind's swept weight (a float, or a tensor with one value per model when
 several models train as one stack) and returns the loss of each model; a kind without a
 hyperparameter receives ``None``.
+
+One kind is the ``baseline`` that every claim compares against (the VAE), and a kind's
+hyperparameter may have a ``neutral`` value at which the kind trains the baseline's objective
+(β-VAE at β = 1, FactorVAE at γ = 0): ``baseline_kind``, ``neutral_value`` and ``is_baseline``
+answer from these entries, so no other module spells them.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from disentangle.errors import UserError
 from disentangle.objectives import (
     beta_vae_loss, capacity, dip_covariance, dip_regulariser, factor_vae_loss,
     total_correlation_mws)
+from disentangle.registry import Registry
 
 #: disentanglement_lib's fixed settings of the kinds below (Locatello et al. 2019, Table 7).
 DIP_LAMBDA_D_FACTOR = {"i": 10.0, "ii": 1.0}   # lambda_d = factor * lambda_od
@@ -45,7 +51,8 @@ class Hyperparameter:
     paper_grid: tuple[float, ...] = ()   # the values the kind's paper (or disentanglement_lib) sweeps
     minimum: float = 0.0      # the smallest allowed value (inclusive)
     meaning: str = ""         # one line for reports and --help
-    vae_value: float | None = None   # the value at which the kind's objective is the VAE's
+    #: the value at which the kind's objective is the baseline kind's (``is_baseline``)
+    neutral: float | None = None
 
     def check(self, value, kind_name: str) -> float:
         """``value`` as a float, or a UserError naming the kind and the allowed range."""
@@ -68,6 +75,9 @@ class ModelKind:
     discriminator: bool = False
     step_metrics: tuple[str, ...] = ()
     description: str = ""
+    #: the kind the others are compared against; each kind's ``Hyperparameter.neutral`` turns
+    #: its objective into this one's
+    baseline: bool = False
 
     def label(self, value: float | None) -> str:
         """``β-VAE β=4`` / ``VAE``: the kind with its swept value."""
@@ -82,24 +92,19 @@ class ModelKind:
         return f"{self.key}_{self.hyperparameter.key}={value:g}"
 
 
-KINDS: dict[str, ModelKind] = {}
+KINDS: Registry[ModelKind] = Registry(
+    "model kind", unknown="unknown model {key!r}: choose one of {names}")
 
 
 def register(kind: ModelKind, replace: bool = False) -> ModelKind:
     """Add ``kind`` to the registry (``replace`` lets a redefinition win, e.g. in a worker that
     receives the driver's kinds); returns it."""
-    if kind.key in KINDS and not replace and KINDS[kind.key] != kind:
-        raise ValueError(f"a model kind {kind.key!r} is already registered")
-    KINDS[kind.key] = kind
-    return kind
+    return KINDS.register(kind.key, kind, replace)
 
 
 def get_kind(key: str) -> ModelKind:
     """The registered kind ``key``, or a UserError listing the kinds."""
-    try:
-        return KINDS[key]
-    except (KeyError, TypeError):
-        raise UserError(f"unknown model {key!r}: choose one of {', '.join(KINDS)}") from None
+    return KINDS.lookup(key)
 
 
 def hyperparameter_keys() -> list[str]:
@@ -111,11 +116,31 @@ def hyperparameter_keys() -> list[str]:
     return keys
 
 
+def baseline_kind() -> ModelKind:
+    """The kind every other kind is compared against (the VAE): the registered one marked
+    ``baseline``."""
+    return next(kind for kind in KINDS.values() if kind.baseline)
+
+
+def neutral_value(key: str) -> float | None:
+    """The value of kind ``key``'s hyperparameter at which it trains the baseline kind's
+    objective (β-VAE's β = 1, FactorVAE's γ = 0), or None where no value does."""
+    hyperparameter = get_kind(key).hyperparameter
+    return None if hyperparameter is None else hyperparameter.neutral
+
+
+def is_baseline(key: str, value: float | None = None) -> bool:
+    """Whether kind ``key`` at hyperparameter ``value`` trains the baseline kind's objective:
+    the baseline kind itself, or another kind at its neutral value."""
+    neutral = neutral_value(key)
+    return get_kind(key).baseline or (neutral is not None and value == neutral)
+
+
 def vae_objective() -> dict[str, tuple[str, float]]:
-    """Kind -> (its hyperparameter, the value at which its objective is the VAE's)."""
-    return {key: (kind.hyperparameter.key, kind.hyperparameter.vae_value)
+    """Kind -> (its hyperparameter, its neutral value), for every kind that has one."""
+    return {key: (kind.hyperparameter.key, kind.hyperparameter.neutral)
             for key, kind in KINDS.items()
-            if kind.hyperparameter is not None and kind.hyperparameter.vae_value is not None}
+            if kind.hyperparameter is not None and kind.hyperparameter.neutral is not None}
 
 
 def order(key: str) -> int:
@@ -126,14 +151,14 @@ def order(key: str) -> int:
 register(ModelKind(
     key="vae", name="VAE", reference="Kingma & Welling 2014",
     loss=lambda terms, weight: terms.reconstruction + terms.kl,
-    description="reconstruction + KL: the negative ELBO"))
+    description="reconstruction + KL: the negative ELBO", baseline=True))
 
 register(ModelKind(
     key="beta_vae", name="β-VAE", reference="Higgins et al. 2017",
     loss=lambda terms, beta: beta_vae_loss(terms.reconstruction, terms.kl, beta),
     hyperparameter=Hyperparameter(
         "beta", "β", default=4.0, paper_grid=(1, 2, 4, 6, 8, 16),
-        meaning="weight of the KL term (1 = the VAE)", vae_value=1.0),
+        meaning="weight of the KL term (1 = the VAE)", neutral=1.0),
     description="reconstruction + β·KL"))
 
 register(ModelKind(
@@ -143,7 +168,7 @@ register(ModelKind(
     hyperparameter=Hyperparameter(
         "gamma", "γ", default=40.0, paper_grid=(10, 20, 30, 40, 50, 100),
         meaning="weight of the discriminator's total-correlation estimate (0 = the VAE)",
-        vae_value=0.0),
+        neutral=0.0),
     discriminator=True,
     step_metrics=("tc_discriminator", "discriminator_accuracy", "discriminator_loss"),
     description="reconstruction + KL + γ·TC, TC estimated by a discriminator"))
@@ -171,6 +196,19 @@ def dip_vae_loss(kind: str):
     return loss
 
 
+def dip_vae_kind(variant: str, covariance: str, penalised: str) -> ModelKind:
+    """DIP-VAE-I or -II: the two differ only in the covariance they penalise (``covariance``
+    for the hyperparameter's meaning, ``penalised`` for the description)."""
+    return ModelKind(
+        key=f"dip_vae_{variant}", name=f"DIP-VAE-{variant.upper()}",
+        reference="Kumar et al. 2018", loss=dip_vae_loss(variant),
+        hyperparameter=Hyperparameter(
+            "lambda_od", "λ_od", default=10.0, paper_grid=(1, 2, 5, 10, 20, 50),
+            meaning=f"weight of the off-diagonal covariance of {covariance}", neutral=0.0),
+        step_metrics=("dip_penalty",),
+        description=f"reconstruction + KL + DIP penalty on the covariance of {penalised}")
+
+
 def annealed_vae_loss(terms, c_max):
     """AnnealedVAE (Burgess et al. 2018): reconstruction + γ·|KL - C|, the capacity C rising
     linearly to ``c_max`` over ``ANNEALED_STEPS_TO_MAX`` steps, γ = ``ANNEALED_GAMMA``."""
@@ -183,28 +221,14 @@ register(ModelKind(
     key="beta_tcvae", name="β-TCVAE", reference="Chen et al. 2018", loss=beta_tcvae_loss,
     hyperparameter=Hyperparameter(
         "beta", "β", default=6.0, paper_grid=(1, 2, 4, 6, 8, 10),
-        meaning="weight of the total correlation (1 = the VAE)", vae_value=1.0),
+        meaning="weight of the total correlation (1 = the VAE)", neutral=1.0),
     step_metrics=("tc_penalised",),
     description="reconstruction + KL + (β-1)·TC, TC by minibatch-weighted sampling"))
 
-register(ModelKind(
-    key="dip_vae_i", name="DIP-VAE-I", reference="Kumar et al. 2018", loss=dip_vae_loss("i"),
-    hyperparameter=Hyperparameter(
-        "lambda_od", "λ_od", default=10.0, paper_grid=(1, 2, 5, 10, 20, 50),
-        meaning="weight of the off-diagonal covariance of the means (lambda_d = 10 lambda_od)",
-        vae_value=0.0),
-    step_metrics=("dip_penalty",),
-    description="reconstruction + KL + DIP penalty on the covariance of the encoder means"))
-
-register(ModelKind(
-    key="dip_vae_ii", name="DIP-VAE-II", reference="Kumar et al. 2018", loss=dip_vae_loss("ii"),
-    hyperparameter=Hyperparameter(
-        "lambda_od", "λ_od", default=10.0, paper_grid=(1, 2, 5, 10, 20, 50),
-        meaning="weight of the off-diagonal covariance of q(z) (lambda_d = lambda_od)",
-        vae_value=0.0),
-    step_metrics=("dip_penalty",),
-    description="reconstruction + KL + DIP penalty on the covariance of the aggregate "
-                "posterior"))
+register(dip_vae_kind("i", covariance="the means (lambda_d = 10 lambda_od)",
+                      penalised="the encoder means"))
+register(dip_vae_kind("ii", covariance="q(z) (lambda_d = lambda_od)",
+                      penalised="the aggregate posterior"))
 
 register(ModelKind(
     key="annealed_vae", name="AnnealedVAE", reference="Burgess et al. 2018",

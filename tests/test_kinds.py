@@ -22,15 +22,16 @@ TOY = ModelKind(
 
 
 @pytest.fixture
-def toy_kind(monkeypatch):
+def toy_kind():
     """TOY registered for this test only; Ray pickles this module's functions by value, so
     the workers receive its loss with the kind."""
     import ray.cloudpickle
 
-    monkeypatch.setitem(kinds.KINDS, TOY.key, TOY)
+    kinds.register(TOY)
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     yield TOY
     ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    kinds.KINDS.unregister(TOY.key)
 
 
 def test_the_registry_names_each_kind_and_its_hyperparameter():
@@ -44,6 +45,14 @@ def test_the_registry_names_each_kind_and_its_hyperparameter():
         kinds.get_kind("gan")
     with pytest.raises(ValueError, match="already registered"):
         kinds.register(ModelKind(key="vae", name="other", reference="", loss=lambda t, w: t.kl))
+
+
+def test_the_vae_is_the_baseline_each_kind_reaches_at_its_neutral_value():
+    assert kinds.baseline_kind().key == "vae"
+    assert kinds.is_baseline("vae")
+    assert kinds.is_baseline("beta_vae", 1.0) and kinds.is_baseline("factor_vae", 0)
+    assert not kinds.is_baseline("beta_vae", 4.0) and not kinds.is_baseline("annealed_vae", 0.0)
+    assert kinds.neutral_value("dip_vae_ii") == 0.0 and kinds.neutral_value("vae") is None
 
 
 def test_a_toy_kind_trains_sweeps_and_is_analysed(toy_kind, ray_cluster, tmp_path, tiny):
