@@ -381,6 +381,7 @@ def test_a_pool_being_rendered_elsewhere_is_waited_for_not_rendered_again(tmp_pa
     from disentangle.data.faces.pool import load_pool, pool_path
     from disentangle.files import exclusive_lock
 
+    render = FacesDataset(vary_nuisance=False).images
     path = pool_path(tmp_path, 4, 0, False)
     path.parent.mkdir(parents=True)
     killed = path.with_name(f".{path.name}.x1y2z3")   # what a render killed mid-way leaves
@@ -388,7 +389,7 @@ def test_a_pool_being_rendered_elsewhere_is_waited_for_not_rendered_again(tmp_pa
     loaded = []
     with exclusive_lock(path.with_name(path.name + ".lock")):
         waiting = threading.Thread(target=lambda: loaded.append(
-            load_pool(path, np.arange(4), vary_nuisance=False, progress=False)))
+            load_pool(path, np.arange(4), render, progress=False)))
         waiting.start()
         waiting.join(timeout=0.5)
         assert waiting.is_alive() and not path.exists()
@@ -397,7 +398,7 @@ def test_a_pool_being_rendered_elsewhere_is_waited_for_not_rendered_again(tmp_pa
     assert loaded[0].shape == (4, 3, 64, 64) and not loaded[0].any()
     assert killed.exists()   # not this reader's to remove: the file it waited for was written
     path.unlink()
-    assert load_pool(path, np.arange(4), vary_nuisance=False, progress=False).any()
+    assert load_pool(path, np.arange(4), render, progress=False).any()
     assert not killed.exists()
 
 

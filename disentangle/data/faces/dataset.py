@@ -117,7 +117,9 @@ class FacesDataset(GroundTruthDataset):
 
             path = pool_path(cache_dir(), self.pool, self.pool_seed, self.vary_nuisance)
             indices = pool_indices(len(self), self.pool, self.pool_seed)
-            images = torch.from_numpy(load_pool(path, indices, self.vary_nuisance))
+            # rendered (once per machine) by this dataset's threads: the device tables
+            # they share are built idempotently
+            images = torch.from_numpy(load_pool(path, indices, self.images))
             self._pools[device] = images if device.type == "cpu" else images.to(device)
         if device.type == "cpu":
             check_indices(positions.numpy(), self.pool)

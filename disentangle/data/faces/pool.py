@@ -20,6 +20,7 @@ render left.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -41,35 +42,32 @@ def pool_path(cache: Path, size: int, seed: int, vary_nuisance: bool) -> Path:
     return cache / "faces" / f"pool-{variant}-{size}-seed{seed}-v{FORMAT_VERSION}.npy"
 
 
-def _render_chunk(task: tuple[bool, np.ndarray]) -> np.ndarray:
-    from disentangle.data.faces.dataset import FacesDataset
-
-    vary_nuisance, indices = task
-    images = FacesDataset(vary_nuisance=vary_nuisance).images(indices)
-    return np.rint(images * 255).astype(np.uint8)
-
-
-def load_pool(path: Path, indices: np.ndarray, vary_nuisance: bool,
+def load_pool(path: Path, indices: np.ndarray, render: Callable[[np.ndarray], np.ndarray],
               progress: bool = True) -> np.ndarray:
     """The pool's images (N, 3, H, W) uint8, memory-mapped read-only from ``path``; rendered
-    into it first when it does not exist yet."""
+    into it first when it does not exist yet, by ``render``: the dataset's float images in
+    [0, 1] of an index array, called from a thread per core."""
     with exclusive_lock(path.with_name(path.name + ".lock")):
         if not path.exists():
             for stale in path.parent.glob(f".{path.name}.*"):   # a killed render's (GBs)
                 stale.unlink()
-            _render_pool(path, indices, vary_nuisance, progress)
+            _render_pool(path, indices, render, progress)
     return np.load(path, mmap_mode="c")   # copy-on-write: never changes the file
 
 
-def _render_pool(path: Path, indices: np.ndarray, vary_nuisance: bool, progress: bool) -> None:
+def _render_pool(path: Path, indices: np.ndarray, render: Callable[[np.ndarray], np.ndarray],
+                 progress: bool) -> None:
     """The faces at ``indices`` rendered by a thread per core into a new file at ``path``."""
-    chunks = [(vary_nuisance, indices[start:start + _CHUNK])
-              for start in range(0, len(indices), _CHUNK)]
+    chunks = [indices[start:start + _CHUNK] for start in range(0, len(indices), _CHUNK)]
+
+    def render_chunk(chunk: np.ndarray) -> np.ndarray:
+        return np.rint(render(chunk) * 255).astype(np.uint8)
+
     with atomic_path(path) as temporary:
         images = np.lib.format.open_memmap(temporary, mode="w+", dtype=np.uint8,
                                            shape=(len(indices), 3, IMAGE_SIZE, IMAGE_SIZE))
         start = 0
-        for rendered in parallel_map(_render_chunk, chunks, total=len(indices),
+        for rendered in parallel_map(render_chunk, chunks, total=len(indices),
                                      progress="faces pool" if progress else None):
             images[start:start + len(rendered)] = rendered
             start += len(rendered)
