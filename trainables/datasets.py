@@ -7,8 +7,8 @@ every trial on that node maps the same shared-memory pages read-only: no trial r
 reloads or copies the images. (A per-process cache alone would give each trial, which is its
 own actor process, a private copy: 8 trials on a GPU node = 8 copies.)
 
-A trainable started without that parameter (``Tuner(VAETrainable, ...)`` by hand) builds the
-dataset itself, once per worker process, from the on-disk cache.
+A trial runner handed no dataset (``Tuner(StudyTrainable, ...)`` by hand, or ``vae-study sweep
+--local``'s ``TrialRunner``) builds it itself, once per process, from the on-disk cache.
 """
 
 from __future__ import annotations
