@@ -3,6 +3,8 @@ algorithms transcribed loop for loop, oracle representations with stated expecte
 registry and ``evaluate``'s default sets, datasets with random observations, and the TC
 estimator against analytic Gaussians."""
 
+import inspect
+
 import numpy as np
 import pytest
 
@@ -440,6 +442,19 @@ def test_registry_presets_follow_disentanglement_lib():
     assert result_columns(["mig", "dci"]) == [
         "mig_score", "dci_disentanglement", "dci_completeness", "dci_informativeness",
         "dci_informativeness_train"]
+
+
+def test_each_metric_function_is_made_from_its_spec():
+    for function in (dci_metric, mig_metric, modularity_explicitness_metric, sap_metric):
+        parameters = list(inspect.signature(function).parameters)
+        assert parameters == ["ground_truth_data", "representation_function", "random_state",
+                              "preset", "settings"]
+        assert "the number of drawn and encoded observations" in " ".join(
+            function.__doc__.split())
+    assert mig_metric.__name__ == "mig_metric" and mig_metric.__doc__.startswith(
+        "The MIG metric (Chen et al. 2018)")
+    assert "num_bins" in mig_metric.__doc__
+    assert list(inspect.signature(total_correlation_metric).parameters)[1] == "posterior_function"
 
 
 def test_evaluate_fast_default_set_and_flat_keys():

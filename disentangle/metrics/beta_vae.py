@@ -37,7 +37,7 @@ import numpy as np
 
 from disentangle.data.base import GroundTruthDataset
 from disentangle.errors import UserError
-from disentangle.metrics.spec import MetricSpec, run_metric
+from disentangle.metrics.spec import MetricSpec, metric_function
 
 #: Points whose feature vectors are gathered at once (bounds memory for large batches).
 _CHUNK = 1024
@@ -166,21 +166,11 @@ SPEC = MetricSpec(
     minimums={"batch_size": 1, "num_train": 2, "num_eval": 1},
     draw=draw, score=score, summarise=summarise,
     result_keys=("beta_vae_score", "beta_vae_train_accuracy", "beta_vae_converged"),
-    main_key="beta_vae_score", per_epoch=True)
+    main_key="beta_vae_score", per_epoch=True,
+    returns=("train_accuracy, eval_accuracy (the score), per_factor_accuracy, the evaluation "
+             "confusion matrix (true factor x predicted), factor_to_dim (for each factor, the "
+             "dimension whose small difference the classifier relies on most), the classifier's "
+             "coefficients, whether it converged and its iterations"))
 
 
-def beta_vae_metric(ground_truth_data: GroundTruthDataset, representation_function,
-                    random_state: np.random.RandomState, preset: str = "paper",
-                    **settings) -> dict:
-    """The BetaVAE metric of ``representation_function`` on ``ground_truth_data``.
-
-    ``representation_function`` maps observations (N, C, H, W) to representations (N, D).
-    Settings (``preset``'s unless overridden): batch_size, num_train, num_eval, deduplicate,
-    encode_batch_size. Returns train_accuracy, eval_accuracy (the score), per_factor_accuracy,
-    the evaluation confusion matrix (true factor x predicted), factor_to_dim (for each factor,
-    the dimension whose small difference the classifier relies on most), the classifier's
-    coefficients, whether it converged and its iterations, the
-    number of drawn and encoded observations and the seconds taken.
-    """
-    return run_metric(SPEC, ground_truth_data, representation_function, random_state, preset,
-                      settings)
+beta_vae_metric = metric_function(SPEC, "beta_vae_metric")

@@ -49,7 +49,7 @@ from disentangle.data.base import GroundTruthDataset
 from disentangle.errors import UserError
 from disentangle.metrics.factor_codes import (
     TrainTestCodes, draw_train_test, require_classes, require_dimensions)
-from disentangle.metrics.spec import MetricSpec, run_metric
+from disentangle.metrics.spec import MetricSpec, metric_function
 
 CLASSIFIERS = ("gbt", "hist_gbt")
 
@@ -160,19 +160,10 @@ SPEC = MetricSpec(
     draw=draw, score=score, summarise=summarise,
     result_keys=("dci_disentanglement", "dci_completeness", "dci_informativeness",
                  "dci_informativeness_train"),
-    main_key="dci_disentanglement", per_epoch=False)
+    main_key="dci_disentanglement", per_epoch=False,
+    returns=("disentanglement, completeness, informativeness_test (the informativeness), "
+             "informativeness_train, the per-dimension and per-factor scores, per-factor test "
+             "accuracy, the (dims x factors) importance matrix"))
 
 
-def dci_metric(ground_truth_data: GroundTruthDataset, representation_function,
-               random_state: np.random.RandomState, preset: str = "paper", **settings) -> dict:
-    """DCI disentanglement, completeness and informativeness of ``representation_function``.
-
-    Settings (``preset``'s unless overridden): num_train, num_test, batch_size (how many points
-    each draw of the random state samples at once), classifier ("gbt" or "hist_gbt"),
-    deduplicate, encode_batch_size. Returns disentanglement, completeness,
-    informativeness_test (the informativeness), informativeness_train, the per-dimension and
-    per-factor scores, per-factor test accuracy, the (dims x factors) importance matrix, the
-    number of drawn and encoded observations and the seconds taken.
-    """
-    return run_metric(SPEC, ground_truth_data, representation_function, random_state, preset,
-                      settings)
+dci_metric = metric_function(SPEC, "dci_metric")

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from disentangle.data.base import GroundTruthDataset
-from disentangle.metrics.spec import MetricSpec, run_metric
+from disentangle.metrics.spec import MetricSpec, metric_function
 
 #: Votes whose batches are gathered at once (bounds memory for large batches).
 _CHUNK = 2048
@@ -154,22 +154,12 @@ SPEC = MetricSpec(
     real_minimums={"prune_threshold": 0.0},
     draw=draw, score=score, summarise=summarise,
     result_keys=("factor_vae_score", "factor_vae_train_accuracy", "factor_vae_active_dims"),
-    main_key="factor_vae_score", per_epoch=True)
+    main_key="factor_vae_score", per_epoch=True,
+    returns=("train_accuracy, eval_accuracy (the score), num_active_dims, active_dims, "
+             "global_std, per_factor_accuracy, the training and evaluation vote matrices (factor "
+             "x dimension), dim_to_factor (the majority-vote classifier; -1 for pruned "
+             "dimensions and dimensions without training votes), factor_to_dims, a ``warning`` "
+             "when every dimension collapsed"))
 
 
-def factor_vae_metric(ground_truth_data: GroundTruthDataset, representation_function,
-                      random_state: np.random.RandomState, preset: str = "paper",
-                      **settings) -> dict:
-    """The FactorVAE metric of ``representation_function`` on ``ground_truth_data``.
-
-    ``representation_function`` maps observations (N, C, H, W) to representations (N, D).
-    Settings (``preset``'s unless overridden): batch_size, num_train, num_eval,
-    num_variance_estimate, prune_threshold, deduplicate, encode_batch_size. Returns
-    train_accuracy, eval_accuracy (the score), num_active_dims, active_dims, global_std,
-    per_factor_accuracy, the training and evaluation vote matrices (factor x dimension),
-    dim_to_factor (the majority-vote classifier; -1 for pruned dimensions and dimensions without
-    training votes), factor_to_dims, a ``warning`` when every dimension collapsed, the number of
-    drawn and encoded observations and the seconds taken.
-    """
-    return run_metric(SPEC, ground_truth_data, representation_function, random_state, preset,
-                      settings)
+factor_vae_metric = metric_function(SPEC, "factor_vae_metric")

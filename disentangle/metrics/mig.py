@@ -34,7 +34,7 @@ from disentangle.errors import UserError
 from disentangle.metrics.factor_codes import (
     FactorCodes, discrete_entropy, discrete_mutual_info, draw_codes, histogram_discretize,
     require_dimensions)
-from disentangle.metrics.spec import MetricSpec, run_metric
+from disentangle.metrics.spec import MetricSpec, metric_function
 
 
 def draw(data: GroundTruthDataset, settings: dict, random_state) -> FactorCodes:
@@ -75,20 +75,10 @@ SPEC = MetricSpec(
              "fast": {"num_train": 2_000, "batch_size": 16, "num_bins": 20}},
     minimums={"num_train": 2, "batch_size": 1, "num_bins": 2},
     draw=draw, score=score, summarise=summarise,
-    result_keys=("mig_score",), main_key="mig_score", per_epoch=True)
+    result_keys=("mig_score",), main_key="mig_score", per_epoch=True,
+    returns=("score, per_factor_gap, factor_information (each factor's normalised information in "
+             "its most informative dimension), factor_to_dim (the most informative dimension of "
+             "each factor), the (dims x factors) mutual_information and factor_entropy in nats"))
 
 
-def mig_metric(ground_truth_data: GroundTruthDataset, representation_function,
-               random_state: np.random.RandomState, preset: str = "paper", **settings) -> dict:
-    """The Mutual Information Gap of ``representation_function`` on ``ground_truth_data``.
-
-    Settings (``preset``'s unless overridden): num_train, batch_size (how many points each
-    draw of the random state samples at once: it fixes the draws, not the result's meaning),
-    num_bins, deduplicate, encode_batch_size. Returns score, per_factor_gap,
-    factor_information (each factor's normalised information in its most informative
-    dimension), factor_to_dim (the most informative dimension of each factor), the
-    (dims x factors) mutual_information and
-    factor_entropy in nats, the number of drawn and encoded observations and the seconds taken.
-    """
-    return run_metric(SPEC, ground_truth_data, representation_function, random_state, preset,
-                      settings)
+mig_metric = metric_function(SPEC, "mig_metric")

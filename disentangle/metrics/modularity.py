@@ -39,7 +39,7 @@ from disentangle.errors import UserError
 from disentangle.metrics.factor_codes import (
     TrainTestCodes, discrete_mutual_info, draw_train_test, histogram_discretize,
     require_classes)
-from disentangle.metrics.spec import MetricSpec, run_metric
+from disentangle.metrics.spec import MetricSpec, metric_function
 
 
 def modularity_per_dim(mutual_information: np.ndarray) -> np.ndarray:
@@ -128,20 +128,10 @@ SPEC = MetricSpec(
     minimums={"num_train": 2, "num_test": 1, "batch_size": 1, "num_bins": 2},
     draw=draw, score=score, summarise=summarise,
     result_keys=("modularity_score", "explicitness_score", "explicitness_train_score"),
-    main_key="modularity_score", per_epoch=False)
+    main_key="modularity_score", per_epoch=False,
+    returns=("modularity, explicitness_test (the explicitness), explicitness_train, the "
+             "per-dimension modularity, per-factor test explicitness, the (dims x factors) "
+             "mutual information"))
 
 
-def modularity_explicitness_metric(ground_truth_data: GroundTruthDataset,
-                                   representation_function,
-                                   random_state: np.random.RandomState, preset: str = "paper",
-                                   **settings) -> dict:
-    """Modularity and explicitness of ``representation_function`` on ``ground_truth_data``.
-
-    Settings (``preset``'s unless overridden): num_train, num_test, batch_size (how many points
-    each draw of the random state samples at once), num_bins, deduplicate, encode_batch_size.
-    Returns modularity, explicitness_test (the explicitness), explicitness_train, the
-    per-dimension modularity, per-factor test explicitness, the (dims x factors) mutual
-    information, the number of drawn and encoded observations and the seconds taken.
-    """
-    return run_metric(SPEC, ground_truth_data, representation_function, random_state, preset,
-                      settings)
+modularity_explicitness_metric = metric_function(SPEC, "modularity_explicitness_metric")

@@ -18,16 +18,18 @@ from __future__ import annotations
 from disentangle.errors import UserError
 from disentangle.metrics import beta_vae, dci, factor_vae, mig, modularity, sap, total_correlation
 from disentangle.metrics.spec import MetricSpec, check_preset
+from disentangle.registry import Registry
 
-METRICS: dict[str, MetricSpec] = {spec.key: spec for spec in (
-    beta_vae.SPEC, factor_vae.SPEC, mig.SPEC, dci.SPEC, sap.SPEC, modularity.SPEC,
-    total_correlation.SPEC)}
+METRICS: Registry[MetricSpec] = Registry(
+    "metric", unknown="unknown metric {key!r}: choose among {names}")
+for _spec in (beta_vae.SPEC, factor_vae.SPEC, mig.SPEC, dci.SPEC, sap.SPEC, modularity.SPEC,
+              total_correlation.SPEC):
+    METRICS.register(_spec.key, _spec)
 
 
 def get_metric(key: str) -> MetricSpec:
-    if key not in METRICS:
-        raise UserError(f"unknown metric {key!r}: choose among {', '.join(METRICS)}")
-    return METRICS[key]
+    """The registered metric ``key``, or a UserError listing the metrics."""
+    return METRICS.lookup(key)
 
 
 def default_metrics(preset: str, posterior: bool = False) -> list[str]:

@@ -37,7 +37,7 @@ import numpy as np
 from disentangle.data.base import GroundTruthDataset
 from disentangle.metrics.factor_codes import (
     TrainTestCodes, draw_train_test, require_classes, require_dimensions)
-from disentangle.metrics.spec import MetricSpec, run_metric
+from disentangle.metrics.spec import MetricSpec, metric_function
 
 
 def score_matrix(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
@@ -81,18 +81,9 @@ SPEC = MetricSpec(
              "fast": {"num_train": 2_000, "num_test": 1_000, "batch_size": 16}},
     minimums={"num_train": 2, "num_test": 1, "batch_size": 1},
     draw=draw, score=score, summarise=summarise,
-    result_keys=("sap_score",), main_key="sap_score", per_epoch=False)
+    result_keys=("sap_score",), main_key="sap_score", per_epoch=False,
+    returns=("score, per_factor_gap, factor_to_dim (each factor's most predictive dimension), "
+             "the (dims x factors) score_matrix of test accuracies"))
 
 
-def sap_metric(ground_truth_data: GroundTruthDataset, representation_function,
-               random_state: np.random.RandomState, preset: str = "paper", **settings) -> dict:
-    """The SAP score of ``representation_function`` on ``ground_truth_data``.
-
-    Settings (``preset``'s unless overridden): num_train, num_test, batch_size (how many points
-    each draw of the random state samples at once), deduplicate, encode_batch_size. Returns
-    score, per_factor_gap, factor_to_dim (each factor's most predictive dimension), the
-    (dims x factors) score_matrix of test accuracies, the number of drawn and encoded
-    observations and the seconds taken.
-    """
-    return run_metric(SPEC, ground_truth_data, representation_function, random_state, preset,
-                      settings)
+sap_metric = metric_function(SPEC, "sap_metric")

@@ -1,5 +1,6 @@
 """What the registry knows about one metric (``MetricSpec``), its settings' validation, and
-the runner behind every single-metric function (``beta_vae_metric``, ``mig_metric``, ...).
+the runner behind every single-metric function (``beta_vae_metric``, ``mig_metric``, ...) and
+the factory that makes each of those from its spec (``metric_function``).
 
 Every metric is computed in two phases so that several metrics can share one encoding:
 ``draw`` consumes the evaluation's random state and returns the dataset indices it will need
@@ -10,7 +11,9 @@ alone or inside ``evaluate``, and whether representations are deduplicated or no
 
 from __future__ import annotations
 
+import inspect
 import numbers
+import textwrap
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
@@ -66,6 +69,8 @@ class MetricSpec:
     choices: Mapping[str, tuple] = field(default_factory=dict)
     #: Scored from a posterior function x -> (mean, log_var) instead of the representation.
     needs_posterior: bool = False
+    #: What the full result holds, for the docstring of the metric's function.
+    returns: str = ""
 
     def resolve(self, preset: str = "paper", **overrides) -> dict:
         """The complete, validated settings: the preset's, then ``overrides``.
@@ -110,16 +115,62 @@ def run_metric(spec: MetricSpec, ground_truth_data, representation_function,
                random_state: np.random.RandomState, preset: str, overrides: dict) -> dict:
     """One metric on its own: validate, draw, encode (deduplicated unless the observations are
     random), score. Returns the full result plus ``num_drawn`` (observations drawn),
-    ``num_encoded`` (observations actually encoded) and ``seconds``."""
+    ``num_encoded`` (observations actually encoded) and ``seconds``; a metric that
+    ``needs_posterior`` is given the posterior function to encode its own draws, and adds only
+    ``seconds``."""
     from disentangle.metrics.encoding import check_dataset, make_encoder
 
     started = time.perf_counter()
     settings = spec.resolve(preset, **overrides)
     check_dataset(ground_truth_data)
     drawn = spec.draw(ground_truth_data, settings, random_state)
+    if spec.needs_posterior:
+        result = spec.score(drawn, representation_function, ground_truth_data, settings)
+        return {**result, "seconds": time.perf_counter() - started}
     represent = make_encoder(ground_truth_data, representation_function, drawn.index_arrays,
                              settings["deduplicate"], settings["encode_batch_size"],
                              random_state)
     result = spec.score(drawn, represent, ground_truth_data, settings)
     return {**result, "num_drawn": sum(a.size for a in drawn.index_arrays),
             "num_encoded": represent.encoded, "seconds": time.perf_counter() - started}
+
+
+def metric_function(spec: MetricSpec, name: str) -> Callable[..., dict]:
+    """The metric's function on its own, ``name(ground_truth_data, representation_function,
+    random_state, preset="paper", **settings)`` (``posterior_function`` in second place for a
+    metric that ``needs_posterior``), running ``run_metric`` and documented from ``spec``."""
+    source = "posterior_function" if spec.needs_posterior else "representation_function"
+    given = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    signature = inspect.Signature([
+        inspect.Parameter("ground_truth_data", given),
+        inspect.Parameter(source, given),
+        inspect.Parameter("random_state", given, annotation=np.random.RandomState),
+        inspect.Parameter("preset", given, default="paper", annotation=str),
+        inspect.Parameter("settings", inspect.Parameter.VAR_KEYWORD)],
+        return_annotation=dict)
+
+    def metric(*args, **kwargs) -> dict:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        arguments = bound.arguments
+        return run_metric(spec, arguments["ground_truth_data"], arguments[source],
+                          arguments["random_state"], arguments["preset"], arguments["settings"])
+
+    metric.__name__ = metric.__qualname__ = name
+    metric.__signature__ = signature
+    metric.__doc__ = metric_docstring(spec, source)
+    return metric
+
+
+def metric_docstring(spec: MetricSpec, source: str) -> str:
+    """The docstring of ``spec``'s function: what it computes, from what, with which settings,
+    and what it returns."""
+    maps_to = ("(means, log-variances), each (N, D)" if spec.needs_posterior
+               else "representations (N, D)")
+    settings = [*spec.presets["paper"], *ENCODING_DEFAULTS]
+    counts = "" if spec.needs_posterior else ", the number of drawn and encoded observations"
+    details = (f"``{source}`` maps observations (N, C, H, W) to {maps_to}. Settings "
+               f"(``preset``'s unless overridden): {', '.join(settings)}. Returns "
+               f"{spec.returns}{counts} and the seconds taken.")
+    return (f"The {spec.name} metric ({spec.reference}) of ``{source}`` on "
+            f"``ground_truth_data``.\n\n{textwrap.fill(details, 92)}")

@@ -30,7 +30,6 @@ estimate against its ceiling, reported as ``ceiling``; N = 10,000 (the paper pre
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,7 +37,7 @@ import numpy as np
 from disentangle.data.base import GroundTruthDataset
 from disentangle.errors import UserError
 from disentangle.metrics.encoding import observations_for
-from disentangle.metrics.spec import MetricSpec
+from disentangle.metrics.spec import MetricSpec, metric_function
 
 #: Log-density terms (samples x components x dimensions) held in memory at once.
 _TERMS_PER_CHUNK = 1 << 23
@@ -146,24 +145,8 @@ SPEC = MetricSpec(
     minimums={"num_images": 2},
     draw=draw, score=score, summarise=summarise,
     result_keys=("tc_large_sample", "tc_num_images"), main_key="tc_large_sample",
-    per_epoch=True, needs_posterior=True)
+    per_epoch=True, needs_posterior=True,
+    returns=("total_correlation (nats), num_images, the ceiling (D - 1) log N of the estimator"))
 
 
-def total_correlation_metric(ground_truth_data: GroundTruthDataset, posterior_function,
-                             random_state: np.random.RandomState, preset: str = "paper",
-                             **settings) -> dict:
-    """The large-sample TC estimate of ``posterior_function`` (observations (N, C, H, W) ->
-    (means, log-variances), each (N, D)) on ``ground_truth_data``.
-
-    Settings (``preset``'s unless overridden): num_images (N), encode_batch_size (images per
-    call of the posterior function). Returns total_correlation (nats), num_images, the ceiling
-    (D - 1) log N of the estimator and the seconds taken.
-    """
-    from disentangle.metrics.encoding import check_dataset
-
-    started = time.perf_counter()
-    settings = SPEC.resolve(preset, **settings)
-    check_dataset(ground_truth_data)
-    result = score(draw(ground_truth_data, settings, random_state), posterior_function,
-                   ground_truth_data, settings)
-    return {**result, "seconds": time.perf_counter() - started}
+total_correlation_metric = metric_function(SPEC, "total_correlation_metric")
