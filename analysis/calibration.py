@@ -28,6 +28,7 @@ from functools import lru_cache
 from typing import Callable
 
 import numpy as np
+from scipy import stats
 
 from analysis import rules
 from analysis.locatello.statistics import transfer
@@ -193,9 +194,24 @@ def critique_trained(draw, shape, scenario):
     return rules.not_lower(one(difference, scale=sd)[0], none(0.0, scale=sd)[0], margin, ALPHA)
 
 
+def grid(data: str, sizes: list[int], sd: float) -> np.ndarray:
+    """Fixed effects of settings with ``sizes`` models each, whose variance over the models
+    (each setting weighted by its models) is sd²: evenly spaced for ``normal`` data, a
+    lognormal's quantiles (one setting far out) for ``skewed`` — the shares' noncentral F
+    intervals depend on the pattern only through that variance."""
+    count = len(sizes)
+    if count == 1:
+        return np.zeros(1)
+    places = (np.arange(count) + 0.5) / count
+    effects = places if data == "normal" else np.exp(SKEW * stats.norm.ppf(places))
+    weights = np.asarray(sizes, dtype=float) / sum(sizes)
+    effects = effects - weights @ effects
+    return sd * effects / np.sqrt(weights @ effects ** 2)
+
+
 def seed_share_groups(draw, values: int, setting_sd: float) -> list[np.ndarray]:
-    effects = setting_sd * noise(draw.rng, draw.data, (draw.studies, values, 1))
-    return [effects[:, v] + seeds for v, seeds in enumerate(draw(*[0.0] * values))]
+    effects = grid(draw.data, [draw.seeds] * values, setting_sd)
+    return draw(*effects)
 
 
 def locatello(draw, shape, scenario):
@@ -209,18 +225,17 @@ def locatello(draw, shape, scenario):
 
 def nested(draw, shape, objective_sd: list[float], inner_sd: float) -> list[list[np.ndarray]]:
     """Objectives (the swept kinds, and the VAE at one setting where the preset trains it) ×
-    values × seeds × metrics, the metrics independent: objective effects of ``objective_sd``
-    (one per metric), setting effects and seed noise of ``inner_sd``."""
-    metrics, studies = shape["metrics"], draw.studies
+    values × seeds × metrics, the metrics' noise independent: fixed objective effects of
+    standard deviation ``objective_sd`` over the models (one per metric), fixed value effects
+    within objectives and seed noise of ``inner_sd``."""
+    seeds = shape["seeds"]
     sizes = [shape["values"]] * shape["kinds"] + [1] * shape["vae"]
-    objectives = []
-    for values in sizes:
-        objective = noise(draw.rng, draw.data, (studies, 1, metrics)) * np.asarray(objective_sd)
-        objectives.append([objective + inner_sd * (
-            noise(draw.rng, draw.data, (studies, 1, metrics))
-            + noise(draw.rng, draw.data, (studies, shape["seeds"], metrics)))
-            for _ in range(values)])
-    return objectives
+    objectives = grid(draw.data, [values * seeds for values in sizes], 1.0)
+    within = [grid(draw.data, [seeds] * values, 1.0) for values in sizes]
+    spread = np.sqrt(sum((w ** 2).sum() for w in within) / sum(sizes))  # over the models
+    return [[objective * np.asarray(objective_sd) + inner_sd * value / spread
+             + inner_sd * noise(draw.rng, draw.data, (draw.studies, seeds, shape["metrics"]))
+             for value in values] for objective, values in zip(objectives, within)]
 
 
 def locatello_objective(draw, shape, scenario):

@@ -219,12 +219,12 @@ def locatello_seed_vs_hyperparameter(table: pd.DataFrame, rule: Rule = Rule()) -
         "The random seed matters as much as the hyperparameter: within a model kind, the seeds "
         "account for at least as much of the disentanglement score's variance as the "
         "hyperparameter.",
-        rule=f"the seeds' share of the {score} variance within each swept kind, 1 − the "
-             f"intraclass correlation of a one-way random-effects model over its settings, "
-             f"with the exact F interval of the intraclass correlation (n0 seeds per setting "
-             f"when they differ; it assumes normal effects); confirmed when every kind's "
-             f"interval lies above {share:g}, contradicted when every kind's lies below "
-             f"{share:g} (intersection–union tests: no correction)")
+        rule=f"the seeds' share of the {score} variance within each swept kind over the "
+             f"settings swept (fixed effects: the variance of a model drawn at random from "
+             f"the kind's grid), with its exact noncentral F interval (it assumes normal seed "
+             f"noise, not normal settings); confirmed when every kind's interval lies above "
+             f"{share:g}, contradicted when every kind's lies below {share:g} "
+             f"(intersection–union tests: no correction)")
     if score not in table:
         verdict.missing.append(f"no {score} reported")
         return verdict

@@ -9,8 +9,8 @@ place at the end, so an interrupted run leaves the previous analysis untouched.
 
 The report's text depends only on the results it reads: no time stamp, no absolute path (the
 sweep is named by its folder name, checkpoints and files relative to it), and every interval
-is computed without resampling (or, for the generalized pivotal intervals, from draws of a
-fixed generator seed), so the same results give the same ``report.md`` byte for byte.
+is computed without resampling, so the same results give the same ``report.md`` byte for
+byte.
 """
 
 from __future__ import annotations

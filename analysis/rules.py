@@ -161,8 +161,8 @@ def not_lower(a: np.ndarray, b: np.ndarray, margin: float, alpha: float) -> Deci
 
 
 def seed_shares(kinds: dict[str, list[np.ndarray]], threshold: float, alpha: float) -> Decision:
-    """Every kind's seeds hold at least ``threshold`` of its score's variance: the exact F
-    interval of each kind's seed share; confirmed when all lie above, contradicted when all
+    """Every kind's seeds hold at least ``threshold`` of its score's variance: the exact
+    noncentral F interval of each kind's seed share; confirmed when all lie above, contradicted when all
     lie below (both intersection–union tests: no correction)."""
     intervals = {name: statistics.seed_share(groups, level(alpha, 1))
                  for name, groups in kinds.items()}
@@ -173,8 +173,8 @@ def seed_shares(kinds: dict[str, list[np.ndarray]], threshold: float, alpha: flo
 
 def objective_below(objectives: list[list[np.ndarray]], metrics: list[str], threshold: float,
                     alpha: float) -> Decision:
-    """Every metric's objective share of the variance lies below ``threshold``: generalized
-    pivotal intervals of the nested shares (settings (B, n, metrics)); confirmed when every
+    """Every metric's objective share of the variance lies below ``threshold``: noncentral F
+    intervals of the nested shares (settings (B, n, metrics)); confirmed when every
     metric's lies below (intersection–union), contradicted when some metric's lies above
     (Bonferroni over the metrics)."""
     c = len(metrics)

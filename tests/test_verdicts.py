@@ -80,14 +80,16 @@ def test_statistics_match_their_definitions():
     half = stats.norm.ppf(0.975) * math.sqrt(1.125 / 9)
     assert (r.low, r.high) == pytest.approx((math.tanh(math.atanh(0.5) - half),
                                              math.tanh(math.atanh(0.5) + half)))
-    # one-way random effects: 2 settings of 3, means 0 and 3, within variance 1 (MS_within 1,
-    # MS_between 13.5, n0 = 3 -> sigma2_setting 12.5/3); the exact F interval of the ICC
+    # fixed settings: 2 settings of 3, means 0 and 3, within variance 1 (MS_within 1,
+    # MS_between 13.5, F 13.5 on (1, 4)): the settings' variance over the grid is 2.25 and its
+    # estimate (F − 1) / N = 12.5 / 6; the bounds are the noncentralities at which F = 13.5 is
+    # the F(1, 4, λ)'s 97.5% and 2.5% point, share 1 / (1 + λ / 6)
     groups = [np.array([[-1.0, 0.0, 1.0]]), np.array([[2.0, 3.0, 4.0]])]
     share = seed_share(groups, 0.95).take(0)
-    assert share.estimate == pytest.approx(1 / (1 + 12.5 / 3))
-    low_f, high_f = 13.5 / stats.f.ppf(0.975, 1, 4), 13.5 / stats.f.ppf(0.025, 1, 4)
-    assert share.low == pytest.approx(1 - (high_f - 1) / (high_f + 2))
-    assert share.high == pytest.approx(min(1.0, 1 - (low_f - 1) / (low_f + 2)))
+    assert share.estimate == pytest.approx(1 / (1 + 12.5 / 6))
+    for bound, quantile in ((share.low, 0.025), (share.high, 0.975)):
+        noncentrality = 6 * (1 / bound - 1)
+        assert stats.ncf.cdf(13.5, 1, 4, noncentrality) == pytest.approx(quantile, abs=1e-9)
 
 
 # -- point 2: Kim & Mnih's claims as the paper states them, Higgins' claim ------------------------

@@ -5,7 +5,7 @@ metric the sweep reported, degrading to what is present.
 - ``scores``: which columns are disentanglement metrics and which are unsupervised scores, in
   the score preset ``analysis.selection`` chose.
 - ``statistics``: the nested variance decomposition (objective > hyperparameter value > seed)
-  with generalized pivotal intervals of its shares, and the probability that the
+  of the grid swept, with noncentral F intervals of its shares, and the probability that the
   hyperparameter value one score selects beats a random one on another.
 - ``claims``: the two verdicts: the seed and hyperparameter matter more than the objective;
   no metric reliably selects models for the others.

@@ -5,8 +5,9 @@
    decomposition of every disentanglement metric over the models (objective > hyperparameter
    value > seed, ``analysis.locatello.statistics``); the objectives' share below one half means
    the seeds and hyperparameter values within an objective move the score more than the
-   choice of objective. Its intervals are generalized pivotal intervals of the random-effects
-   model (exact for balanced designs with normal effects).
+   choice of objective. The objectives and values are the sweep's choice, so their effects are
+   fixed: the shares describe the grid swept, with noncentral F intervals (exact with normal
+   seed noise, whatever the effects' pattern).
 2. "Well-disentangled models seemingly cannot be identified without supervision" (ICML
    abstract) and "good hyperparameters neither transfer across data sets nor across
    disentanglement metrics" (arXiv v1 abstract), tested as they test it: does the
@@ -124,8 +125,9 @@ def objective_matters_less(table: pd.DataFrame, rule: Rule = Rule()) -> Verdict:
         "of model kind accounts for less of each disentanglement score's variance than the "
         "hyperparameter values and seeds within a kind.",
         rule=f"for each disentanglement metric, the share of its variance between objectives "
-             f"(nested variance components, method of moments: objective > hyperparameter "
-             f"value > seed) with its generalized pivotal interval (normal random effects), "
+             f"(nested variance components of the grid swept, fixed effects, method of moments: "
+             f"objective > hyperparameter value > seed) with its noncentral F interval "
+             f"(normal seed noise; Bonferroni over the objectives' and values' F ratios), "
              f"Bonferroni over the metrics; confirmed when every metric's interval lies below "
              f"{OBJECTIVE_SHARE:g}, contradicted when some metric's interval lies above "
              f"{OBJECTIVE_SHARE:g}")

@@ -2,31 +2,27 @@
 axis: 1 for a sweep, thousands in ``analysis.calibration``).
 
 **Nested variance components.** A score y of seed k of hyperparameter value j of objective i
-is modelled as y = mu + a_i + b_ij + e_ijk (objective > hyperparameter value within objective
-> seed within setting), three independent random effects with variances s2_objective,
-s2_hyperparameter and s2_seed. They are estimated by the method of moments from the nested
-analysis of variance with unequal group sizes (Searle 1971, ch. 10; Sokal & Rohlf, *Biometry*,
-nested anova with unequal sample sizes): with N models, a objectives, b settings, n_ij models
-in setting ij and n_i in objective i,
+is y = mu + a_i + b_ij + e_ijk (objective > hyperparameter value within objective > seed within
+setting). The objectives and values are the ones the sweep chose, so a_i and b_ij are fixed
+effects and only the seed noise e (variance s2_seed) is random. The components describe a model
+drawn at random from the sweep (each setting weighted by its models): s2_objective = Σ_i (n_i /
+N) a_i², s2_hyperparameter = Σ_ij (n_ij / N) b_ij² (effects centred on their weighted means)
+and s2_seed. From the nested analysis of variance with N models, a objectives and b settings,
+E[SS_objective] = (a − 1) s2_seed + N s2_objective and E[SS_hyperparameter] = (b − a) s2_seed
++ N s2_hyperparameter, so the method of moments gives s2_objective = (SS_objective − (a − 1)
+MS_seed) / N and s2_hyperparameter = (SS_hyperparameter − (b − a) MS_seed) / N, unbiased for any
+group sizes; a negative estimate is set to 0, and each component's share of their sum is
+reported. An objective trained at one setting only (the VAE) adds to the objective component,
+not to the hyperparameter's.
 
-    E[MS_seed] = s2_seed
-    E[MS_hyperparameter] = s2_seed + k1 s2_hyperparameter
-    E[MS_objective] = s2_seed + k2 s2_hyperparameter + k3 s2_objective
-    k1 = (N - sum_i sum_j n_ij^2 / n_i) / (b - a)
-    k2 = (sum_i sum_j n_ij^2 / n_i - sum_ij n_ij^2 / N) / (a - 1)
-    k3 = (N - sum_i n_i^2 / N) / (a - 1)
-
-(balanced: k1 = k2 = n, k3 = n b / a). A negative estimate is set to 0, and each component's
-share of their sum is reported. An objective trained at one setting only (the VAE) adds to the
-seed component and to the objective's, not to the hyperparameter's.
-
-**Intervals of the shares: generalized pivotal quantities** (Weerahandi 1993; Burdick, Borror
-& Montgomery 2005, ch. 5). Each mean square with ν degrees of freedom is replaced by
-ν MS / χ²_ν, drawn ``draws`` times (the same draws for every study and metric, from a fixed
-generator seed); the components and shares are computed from each draw as from the mean
-squares, and the interval is the central ``level`` share of those draws (inverted CDF, no
-interpolation). Exact for the mean squares of a balanced design with normal effects; its
-error rates on the presets' shapes are in ``analysis.calibration``.
+**Intervals of the shares: noncentral F.** With normal seed noise, F_objective = MS_objective /
+MS_seed and F_hyperparameter = MS_hyperparameter / MS_seed are noncentral F ratios of
+noncentralities λ_o = N s2_objective / s2_seed and λ_h = N s2_hyperparameter / s2_seed, and
+the shares are λ_o / (λ_o + λ_h + N), λ_h / (…) and N / (…). Each λ's exact interval
+(``analysis.statistics.noncentrality_interval``) at level 1 − (1 − ``level``)/2 (Bonferroni over
+the two), and each share's interval is its range over that rectangle: it holds at least
+``level`` whatever the pattern of the effects. Its error rates on the presets' shapes are in
+``analysis.calibration``.
 
 **Selection transfer over settings** (Locatello et al. 2019, §5.4: does a hyperparameter value
 chosen by one score beat a random one on another, judged on other seeds?). Within one model
@@ -44,19 +40,14 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from analysis.statistics import Interval
+from analysis.statistics import Interval, noncentrality_interval
 
 COMPONENTS = ("objective", "hyperparameter", "seed")
-#: Draws of the generalized pivotal quantities, and their generator's seed.
-DRAWS, DRAW_SEED = 4000, 0
-#: Pivotal draws held in memory at once (studies × scores × draws, single precision: their
-#: quantiles need no more), to bound memory.
-CHUNK = 2_000_000
 
 
-def mean_squares(objectives: list[list[np.ndarray]]) -> tuple[list, list, tuple]:
+def mean_squares(objectives: list[list[np.ndarray]]) -> tuple[list, list, int]:
     """The nested analysis of variance (module docstring): the mean squares of objectives,
-    settings and seeds, their degrees of freedom and (k1, k2, k3).
+    settings and seeds, their degrees of freedom and the number of models N.
 
     ``objectives[i][j]``: the values of setting j of objective i, shaped (B, n_ij, ...): B
     studies, n_ij models, any trailing axes (several scores at once). Needs at least 2
@@ -80,68 +71,62 @@ def mean_squares(objectives: list[list[np.ndarray]]) -> tuple[list, list, tuple]
                              for n, om in zip(per_objective, objective_means))
     dfs = [a - 1, b - a, int(total - b)]
     squares = [between_objectives / dfs[0], between_settings / dfs[1], within / dfs[2]]
-    inner = sum((s ** 2).sum() / s.sum() for s in sizes)
-    k1 = (total - inner) / (b - a)
-    k2 = (inner - sum((s ** 2).sum() for s in sizes) / total) / (a - 1)
-    k3 = (total - (per_objective ** 2).sum() / total) / (a - 1)
-    return squares, dfs, (k1, k2, k3)
+    return squares, dfs, int(total)
 
 
-def components_of(squares: list, coefficients: tuple) -> tuple:
-    """The objective, hyperparameter and seed components from the mean squares."""
+def noncentralities(squares: list, dfs: list) -> tuple:
+    """The method-of-moments λ_o and λ_h, not clipped at 0: (SS − df · MS_seed) / MS_seed."""
     ms_objective, ms_setting, ms_seed = squares
-    k1, k2, k3 = coefficients
-    hyperparameter = (ms_setting - ms_seed) / k1
-    return (ms_objective - ms_seed - k2 * hyperparameter) / k3, hyperparameter, ms_seed
-
-
-def shares_of(components: np.ndarray) -> np.ndarray:
-    """Each component's share of their sum, negative components set to 0; NaN where there is
-    no variance at all."""
-    components = np.maximum(components, 0.0)
-    total = components.sum(axis=-1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, components / total, np.nan)
+        return tuple(df * (ms - ms_seed) / ms_seed
+                     for ms, df in ((ms_objective, dfs[0]), (ms_setting, dfs[1])))
+
+
+def shares_of(objective, hyperparameter, total: int) -> np.ndarray:
+    """The objective, hyperparameter and seed shares (last axis) from λ_o and λ_h, negative
+    ones set to 0."""
+    objective, hyperparameter = np.maximum(objective, 0.0), np.maximum(hyperparameter, 0.0)
+    whole = objective + hyperparameter + total
+    return np.stack(np.broadcast_arrays(objective / whole, hyperparameter / whole,
+                                        total / whole), axis=-1)
 
 
 def nested_components(objectives: list[list[np.ndarray]]) -> np.ndarray:
-    """The method-of-moments variance components, not clipped at 0: (B, ..., 3) objective,
-    hyperparameter, seed (arguments as ``mean_squares``)."""
-    squares, _, coefficients = mean_squares(objectives)
-    return np.stack(np.broadcast_arrays(*components_of(squares, coefficients)), axis=-1)
+    """The method-of-moments components s2_objective, s2_hyperparameter, s2_seed (module
+    docstring), not clipped at 0: (B, ..., 3) (arguments as ``mean_squares``)."""
+    squares, dfs, total = mean_squares(objectives)
+    seed = squares[2]
+    return np.stack(np.broadcast_arrays(*(n * seed / total for n in noncentralities(
+        squares, dfs)), seed), axis=-1)
 
 
 def nested_shares(objectives: list[list[np.ndarray]]) -> np.ndarray:
     """Each component's share of the variance (negative components set to 0); NaN where the
-    scores do not vary at all. Same arguments and shape as ``nested_components``."""
-    return shares_of(nested_components(objectives))
+    seeds do not vary at all. Same arguments and shape as ``nested_components``."""
+    squares, dfs, total = mean_squares(objectives)
+    return shares_of(*noncentralities(squares, dfs), total)
 
 
-def share_intervals(objectives: list[list[np.ndarray]], level: float, draws: int = DRAWS,
-                    seed: int = DRAW_SEED, components: tuple[str, ...] = COMPONENTS
-                    ) -> dict[str, Interval]:
-    """The generalized pivotal intervals (module docstring) of the shares named in
-    ``components``, each of (B, ...) arrays."""
-    squares, dfs, coefficients = mean_squares(objectives)
-    chi2 = np.random.default_rng(seed).chisquare(dfs, size=(draws, 3)).astype(np.float32)
-    estimate = shares_of(np.stack(components_of(squares, coefficients), axis=-1))
-    wanted = [COMPONENTS.index(name) for name in components]
-    tail = (1 - level) / 2
-    step = max(1, CHUNK // (draws * max(1, squares[0][0].size)))
-    bounds = []
-    for start in range(0, len(squares[0]), step):
-        pivots = [(df * ms[start:start + step]).astype(np.float32)[..., None] / chi2[:, c]
-                  for c, (ms, df) in enumerate(zip(squares, dfs))]               # (b, ..., R)
-        parts = [np.maximum(part, 0.0) for part in components_of(pivots, coefficients)]
-        total = parts[0] + parts[1] + parts[2]                                   # (b, ..., R)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            shares = np.stack([parts[c] / total for c in wanted])              # (w, b, ..., R)
-        bounds.append(np.quantile(shares, [tail, 1 - tail], axis=-1, method="inverted_cdf"))
-    low, high = np.concatenate(bounds, axis=2)                                 # (w, B, ...)
-    missing = np.isnan(estimate)
-    return {name: Interval(estimate[..., c], np.where(missing[..., c], np.nan, low[w]),
-                           np.where(missing[..., c], np.nan, high[w]), level)
-            for w, (name, c) in enumerate(zip(components, wanted))}
+def share_intervals(objectives: list[list[np.ndarray]], level: float,
+                    components: tuple[str, ...] = COMPONENTS) -> dict[str, Interval]:
+    """The noncentral F intervals (module docstring) of the shares named in ``components``,
+    each of (B, ...) arrays."""
+    squares, dfs, total = mean_squares(objectives)
+    estimate = nested_shares(objectives)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratios = [ms / squares[2] for ms in squares[:2]]
+    (objective_low, objective_high), (setting_low, setting_high) = (
+        noncentrality_interval(ratio, df, dfs[2], 1 - (1 - level) / 2)
+        for ratio, df in zip(ratios, dfs))
+    # each share's extremes over the rectangle: it rises with its own λ, falls with the other's
+    low = shares_of(objective_low, setting_high, total)[..., 0], \
+        shares_of(objective_high, setting_low, total)[..., 1], \
+        shares_of(objective_high, setting_high, total)[..., 2]
+    high = shares_of(objective_high, setting_low, total)[..., 0], \
+        shares_of(objective_low, setting_high, total)[..., 1], \
+        shares_of(objective_low, setting_low, total)[..., 2]
+    return {name: Interval(estimate[..., c], low[c], high[c], level)
+            for c, name in enumerate(COMPONENTS) if name in components}
 
 
 def transfer(kind: np.ndarray, signs: np.ndarray, targets: list[int]) -> np.ndarray:
