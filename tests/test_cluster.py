@@ -77,7 +77,7 @@ def test_the_cluster_extra_loads_the_launcher_of_cluster_yamls_provider():
 
 
 # ---------------------------------------------------------------------------------------------
-# The route of the README: `ray start` on each node, then `ray job submit -- vae-study sweep`.
+# The route of docs/sweeps.md: `ray start` on each node, then `ray job submit -- vae-study sweep`.
 
 RAY = Path(sys.executable).parent / "ray"
 # Measured with this machine's 2 cores shared by ~13 busy processes: both nodes up in 47 s,

@@ -218,10 +218,10 @@ def test_public_celeba_models_without_labels(tmp_path, cache, monkeypatch):
 
 def test_sweep_then_analyze_then_navigate(ray_cluster, tmp_path, tiny, faces_classifier, cache,
                                           capsys):
-    """The route of the README's face study at tiny scale: a faces sweep of two settings with
-    three seeds each (stacked by setting; no disentanglement scores or image panels, which the
-    navigation study does not read), its analysis, then the navigation study of every finished
-    model appended to the analysis report."""
+    """The route of docs/navigation.md's face study at tiny scale: a faces sweep of two settings
+    with three seeds each (stacked by setting; no disentanglement scores or image panels, which
+    the navigation study does not read), its analysis, then the navigation study of every
+    finished model appended to the analysis report."""
     storage, sweep = tmp_path / "results", tmp_path / "results" / "faces"
     assignments = tiny(epochs=1, steps=3, seeds=(0, 1, 2)) + [
         'variants=[{"model": "vae"}, {"model": "beta_vae", "beta": 4}]', "stack=seeds",

@@ -1,4 +1,4 @@
-"""Every preset and every dataset size the README offers runs end to end (issue #12: the
+"""Every preset and every dataset size the docs offer runs end to end (issue #12: the
 ``faces`` preset crashed at its first epoch because no test ran it).
 
 - A ground-truth dataset of over 10^10 images is scored by every per-epoch metric in bounded
