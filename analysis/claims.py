@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from analysis import rules
-from analysis.evidence import (INCONCLUSIVE, Rule, Verdict, beta_of, enough, groups_of, mean_sd,
-                               one, ordered_groups, reference, too_few)
+from analysis.evidence import (INCONCLUSIVE, Rule, Verdict, enough, groups_of, mean_sd, one,
+                               ordered_groups, reference, too_few, with_baseline)
 from analysis.results import score_column
 from disentangle import kinds
 
@@ -80,8 +80,8 @@ def kim_mnih_disentanglement_peaks(table: pd.DataFrame, rule: Rule = Rule()) -> 
     if score not in table:
         verdict.missing.append(f"no {score} reported")
         return verdict
-    rows = table[table["model"].isin(["vae", "beta_vae"])].assign(beta=beta_of)
-    ordered = ordered_groups(verdict, rows, score, "beta", "β", 1.0, rule, "score")
+    rows = with_baseline(table, "beta_vae")
+    ordered = ordered_groups(verdict, rows, score, "beta_vae", rule, "score")
     if ordered is None:
         return verdict
     if len(ordered) < 3:
@@ -109,8 +109,8 @@ def kim_mnih_reconstruction_rises(table: pd.DataFrame, rule: Rule = Rule()) -> V
     if "reconstruction" not in table:
         verdict.missing.append("no reconstruction reported")
         return verdict
-    rows = table[table["model"].isin(["vae", "beta_vae"])].assign(beta=beta_of)
-    ordered = ordered_groups(verdict, rows, "reconstruction", "beta", "β", 1.0, rule,
+    rows = with_baseline(table, "beta_vae")
+    ordered = ordered_groups(verdict, rows, "reconstruction", "beta_vae", rule,
                              "reconstruction error")
     if ordered is None:
         return verdict

@@ -20,6 +20,7 @@ import pandas as pd
 
 from analysis.rules import Decision
 from analysis.statistics import format_level, power, seeds_for
+from disentangle import kinds
 
 CONFIRMED, CONTRADICTED = "confirmed", "contradicted"
 INCONCLUSIVE, NOT_ENOUGH_DATA = "inconclusive", "not enough data"
@@ -140,38 +141,45 @@ def mean_sd(values, digits: int = 3) -> str:
 
 
 def reference(table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    """The VAE models, or β-VAE β = 1 (the same objective) when the sweep trained no VAE."""
-    vae = table[table["model"] == "vae"]
-    if len(vae):
-        return vae, str(vae["setting"].iloc[0])
-    if "beta" not in table:
-        return vae, "VAE"
-    beta_one = table[(table["model"] == "beta_vae") & (table["beta"] == 1)]
-    return beta_one, str(beta_one["setting"].iloc[0]) if len(beta_one) else "VAE"
+    """The baseline kind's models (the VAE), or, when the sweep trained none, the first kind's
+    at its neutral value (β-VAE at β = 1: the same objective)."""
+    baseline = kinds.baseline_kind()
+    rows = table[table["model"] == baseline.key]
+    for key, (parameter, neutral) in kinds.vae_objective().items():
+        if not len(rows) and parameter in table:
+            rows = table[(table["model"] == key) & (table[parameter] == neutral)]
+    return rows, str(rows["setting"].iloc[0]) if len(rows) else baseline.name
 
 
-def beta_of(table: pd.DataFrame) -> pd.Series:
-    """Each row's β, the VAE's being 1."""
-    beta = table["beta"] if "beta" in table else pd.Series(np.nan, index=table.index)
-    return beta.where(table["model"] != "vae", 1.0)
+def with_baseline(table: pd.DataFrame, key: str) -> pd.DataFrame:
+    """The models of kind ``key`` and of the baseline kind, the baseline's at the kind's
+    neutral value of its hyperparameter (the VAE as β-VAE's β = 1 or FactorVAE's γ = 0): one
+    family of settings ordered by that hyperparameter."""
+    parameter = kinds.get_kind(key).hyperparameter.key
+    baseline = table["model"] == kinds.baseline_kind().key
+    rows = table[baseline | (table["model"] == key)]
+    values = rows[parameter] if parameter in rows else pd.Series(np.nan, index=rows.index)
+    return rows.assign(**{parameter: values.where(~baseline[rows.index],
+                                                  kinds.neutral_value(key))})
 
 
-def ordered_groups(verdict: Verdict, rows: pd.DataFrame, column: str, position: str,
-                   symbol: str, vae_value: float, rule: Rule, label: str
-                   ) -> dict[str, np.ndarray] | None:
-    """The settings of ``rows`` with enough models, in order of the hyperparameter column
-    ``position`` (written ``symbol``, the VAE's rows holding ``vae_value``): setting ->
-    values of ``column``. Counts the models into ``verdict`` and adds the settings' means as
-    evidence; None (with the reason in ``verdict.missing``) when fewer than 2 distinct values
-    have enough models."""
+def ordered_groups(verdict: Verdict, rows: pd.DataFrame, column: str, key: str, rule: Rule,
+                   label: str) -> dict[str, np.ndarray] | None:
+    """The settings of ``rows`` (``with_baseline(table, key)``) with enough models, in order
+    of kind ``key``'s hyperparameter: setting -> values of ``column``. Counts the models into
+    ``verdict`` and adds the settings' means as evidence; None (with the reason in
+    ``verdict.missing``) when fewer than 2 distinct values have enough models."""
+    hyperparameter = kinds.get_kind(key).hyperparameter
+    position, symbol = hyperparameter.key, hyperparameter.symbol
     groups = groups_of(rows, column)
     positions = rows.groupby("setting", sort=False)[position].first().to_dict()
     verdict.count(groups)
     verdict.missing += too_few(groups, rule)
     usable = enough(groups, rule)
     if len({positions[name] for name in usable}) < 2:
-        verdict.missing.append(f"need at least 2 distinct {symbol} (the VAE counts as "
-                               f"{symbol} = {vae_value:g}) with enough models")
+        verdict.missing.append(f"need at least 2 distinct {symbol} (the "
+                               f"{kinds.baseline_kind().name} counts as {symbol} = "
+                               f"{hyperparameter.neutral:g}) with enough models")
         return None
     usable = dict(sorted(usable.items(), key=lambda item: positions[item[0]]))
     verdict.evidence.append(f"{label} by {symbol}: " + "; ".join(

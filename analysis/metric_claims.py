@@ -24,7 +24,7 @@ import pandas as pd
 
 from analysis import rules
 from analysis.evidence import (CONFIRMED, CONTRADICTED, Rule, Verdict, enough, groups_of, mean_sd,
-                               one, ordered_groups, too_few)
+                               one, ordered_groups, too_few, with_baseline)
 from analysis.results import PAPER_PREFIX, preset_column, score_column, score_preset
 
 KIM_MNIH_CRITIQUE = "Kim & Mnih 2018 (critique of the BetaVAE metric)"
@@ -148,10 +148,8 @@ def kim_mnih_tc_falls_with_gamma(table: pd.DataFrame, rule: Rule = Rule()) -> Ve
         verdict.missing.append(f"no {column} reported (the large-sample TC is computed at "
                                f"evaluation time; sweeps before it was added lack it)")
         return verdict
-    rows = table[table["model"].isin(["vae", "factor_vae"])]
-    rows = rows.assign(gamma=rows["gamma"].where(rows["model"] != "vae", 0.0)) \
-        if "gamma" in rows else rows.assign(gamma=0.0)
-    ordered = ordered_groups(verdict, rows, column, "gamma", "γ", 0.0, rule, column)
+    rows = with_baseline(table, "factor_vae")
+    ordered = ordered_groups(verdict, rows, column, "factor_vae", rule, column)
     if ordered is None:
         return verdict
     if "kl" in rows:
