@@ -35,13 +35,13 @@ from analysis.locatello.statistics import transfer
 
 ALPHA = 0.05
 #: Shapes of the presets: settings per role and seeds per setting.
-#: ``kinds``: the swept kinds with ``values`` settings each; ``vae``: a VAE is trained.
+#: ``kinds``: the swept kinds with ``values`` settings each; ``baseline``: the baseline kind (the VAE) is trained.
 SHAPES = {
-    "quick": {"seeds": 3, "settings": 3, "vae": True, "betas": 1, "gammas": 1, "kinds": 0,
+    "quick": {"seeds": 3, "settings": 3, "baseline": True, "betas": 1, "gammas": 1, "kinds": 0,
               "values": 1, "metrics": 3},
-    "core": {"seeds": 3, "settings": 9, "vae": True, "betas": 4, "gammas": 4, "kinds": 2,
+    "core": {"seeds": 3, "settings": 9, "baseline": True, "betas": 4, "gammas": 4, "kinds": 2,
              "values": 4, "metrics": 6},
-    "locatello": {"seeds": 5, "settings": 36, "vae": False, "betas": 5, "gammas": 6,
+    "locatello": {"seeds": 5, "settings": 36, "baseline": False, "betas": 5, "gammas": 6,
                   "kinds": 6, "values": 6, "metrics": 6},
 }
 #: What "a true effect of one seed standard deviation" is for each claim.
@@ -126,7 +126,7 @@ def reconstruction_vs_beta(draw, shape, scenario):
 
 
 def tc_vs_gamma(draw, shape, scenario):
-    count = shape["gammas"] + shape["vae"]
+    count = shape["gammas"] + shape["baseline"]
     return rules.monotone(draw(*ordered(count, scenario, -1)), -1, ALPHA)
 
 
@@ -229,7 +229,7 @@ def nested(draw, shape, objective_sd: list[float], inner_sd: float) -> list[list
     standard deviation ``objective_sd`` over the models (one per metric), fixed value effects
     within objectives and seed noise of ``inner_sd``."""
     seeds = shape["seeds"]
-    sizes = [shape["values"]] * shape["kinds"] + [1] * shape["vae"]
+    sizes = [shape["values"]] * shape["kinds"] + [1] * shape["baseline"]
     objectives = grid(draw.data, [values * seeds for values in sizes], 1.0)
     within = [grid(draw.data, [seeds] * values, 1.0) for values in sizes]
     spread = np.sqrt(sum((w ** 2).sum() for w in within) / sum(sizes))  # over the models
