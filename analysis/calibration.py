@@ -35,7 +35,8 @@ from analysis.locatello.statistics import transfer
 
 ALPHA = 0.05
 #: Shapes of the presets: settings per role and seeds per setting.
-#: ``kinds``: the swept kinds with ``values`` settings each; ``baseline``: the baseline kind (the VAE) is trained.
+#: ``kinds``: the swept kinds with ``values`` settings each; ``baseline``: the baseline kind
+#: (the VAE) is trained.
 SHAPES = {
     "quick": {"seeds": 3, "settings": 3, "baseline": True, "betas": 1, "gammas": 1, "kinds": 0,
               "values": 1, "metrics": 3},
