@@ -15,10 +15,15 @@ import time
 
 from ray.tune import Callback
 
+from disentangle.metrics.registry import METRICS
+from disentangle.result_names import IMAGES_PER_SECOND, MODEL_STEPS_PER_SECOND, STEPS
+
+#: Each printed number: its label, result key and format.
 COLUMNS = (("recon", "reconstruction", "{:8.2f}"), ("kl", "kl", "{:6.2f}"),
-           ("BetaVAE", "beta_vae_score", "{:7.3f}"), ("FactorVAE", "factor_vae_score", "{:9.3f}"),
-           ("steps", "steps", "{:7.0f}"), ("model-steps/s", "model_steps_per_second", "{:6.1f}"),
-           ("img/s", "images_per_second", "{:6.0f}"))
+           ("BetaVAE", METRICS["beta_vae"].main_key, "{:7.3f}"),
+           ("FactorVAE", METRICS["factor_vae"].main_key, "{:9.3f}"),
+           ("steps", STEPS, "{:7.0f}"), ("model-steps/s", MODEL_STEPS_PER_SECOND, "{:6.1f}"),
+           ("img/s", IMAGES_PER_SECOND, "{:6.0f}"))
 
 
 def trial_line(trial, result: dict, epochs: int) -> str:

@@ -36,6 +36,10 @@ import numpy as np
 import torch
 
 from disentangle.data import GroundTruthDataset
+from disentangle.result_names import (
+    DEVICE, DIVERGED, DIVERGED_STEP, EPOCH_SECONDS, EVALUATION_SECONDS, IMAGES_PER_SECOND,
+    IMAGES_SEEN, MESSAGE, METRIC_SECONDS, MODEL_STEPS_PER_SECOND, MODELS, MODELS_DIVERGED,
+    MODELS_TRAINING, PAPER_PREFIX, STEPS)
 from disentangle.training import StackTrainer, model_file
 from disentangle.training.config import member_config, members_of
 from trainables.datasets import load_dataset
@@ -82,29 +86,29 @@ class TrialRunner:
         curves = self._train_epoch()
         reports = _epoch_reports(curves)
         epoch_seconds = time.perf_counter() - start
-        training = [index for index, report in enumerate(reports) if not report["diverged"]]
+        training = [index for index, report in enumerate(reports) if not report[DIVERGED]]
         if not training:
-            raise DivergedError(" / ".join(self._diverged(index, reports[index])["message"]
+            raise DivergedError(" / ".join(self._diverged(index, reports[index])[MESSAGE]
                                            for index in range(len(reports))))
         images_seen = len(training) * self.steps_per_epoch * self.batch_size
-        shared = {"images_per_second": images_seen / epoch_seconds,
-                  "model_steps_per_second": images_seen / self.batch_size / epoch_seconds,
-                  "epoch_seconds": epoch_seconds}
+        shared = {IMAGES_PER_SECOND: images_seen / epoch_seconds,
+                  MODEL_STEPS_PER_SECOND: images_seen / self.batch_size / epoch_seconds,
+                  EPOCH_SECONDS: epoch_seconds}
         start = time.perf_counter()
         for index in training:
-            reports[index].update(steps=self.trainer.step,
-                                  images_seen=self.trainer.step * self.batch_size)
+            reports[index].update({STEPS: self.trainer.step,
+                                   IMAGES_SEEN: self.trainer.step * self.batch_size})
         if self.scores_enabled:
             for index, scores in zip(training, self._scores(training, epoch)):
                 reports[index].update(scores)
-        shared["metric_seconds"] = time.perf_counter() - start
+        shared[METRIC_SECONDS] = time.perf_counter() - start
         self._write_tensorboard(epoch, reports, training, shared, curves)
         models = {member["name"]: (report if index in training
                                    else self._diverged(index, report))
                   for index, (member, report) in enumerate(zip(self.members, reports))}
-        return {"models": models, **_means([reports[index] for index in training]), **shared,
-                "steps": self.trainer.step, "models_training": len(training),
-                "models_diverged": len(reports) - len(training), "device": str(self.device)}
+        return {MODELS: models, **_means([reports[index] for index in training]), **shared,
+                STEPS: self.trainer.step, MODELS_TRAINING: len(training),
+                MODELS_DIVERGED: len(reports) - len(training), DEVICE: str(self.device)}
 
     def _train_epoch(self) -> list[tuple[int, int, list[dict]]]:
         """Train one epoch in chunks of ``log_every`` steps: per chunk its length, the step
@@ -119,12 +123,12 @@ class TrialRunner:
 
     def _diverged(self, index: int, report: dict) -> dict:
         """What a diverged model reports: the step whose loss was not finite, and why."""
-        member, step = self.members[index], report["diverged_step"]
-        return {"diverged": 1, "diverged_step": step,
-                "message": f"training diverged: the loss of {member['setting']} seed "
-                           f"{member['seed']} became NaN or infinite at step {step} (lr="
-                           f"{self.trainer.settings['lr']}); it is frozen there: lower the "
-                           f"learning rate or use precision=fp32"}
+        member, step = self.members[index], report[DIVERGED_STEP]
+        return {DIVERGED: 1, DIVERGED_STEP: step,
+                MESSAGE: f"training diverged: the loss of {member['setting']} seed "
+                         f"{member['seed']} became NaN or infinite at step {step} (lr="
+                         f"{self.trainer.settings['lr']}); it is frozen there: lower the "
+                         f"learning rate or use precision=fp32"}
 
     def _scores(self, training: list[int], epoch: int) -> list[dict]:
         """The scores of the models ``training``, all from one set of draws and one stacked
@@ -143,14 +147,14 @@ class TrialRunner:
         presets = [("fast", "")]
         every = settings.get("paper_every", 0)
         if every is not None and (epoch >= self.epochs or (every and epoch % every == 0)):
-            presets.append(("paper", "paper_"))
+            presets.append(("paper", PAPER_PREFIX))
         for preset, prefix in presets:
             names = _with_tc(settings.get("sets", {}).get(preset))
             values = evaluate(self.dataset, represent, np.random.RandomState(epoch),
                               preset=preset, metrics=names, posterior_function=posterior,
                               members=len(training), **settings.get(preset, {}))
             for own, value in zip(scores, values):
-                value.pop("seconds", None)
+                value.pop(EVALUATION_SECONDS, None)
                 own.update({prefix + name: number for name, number in value.items()})
         return scores
 
@@ -188,7 +192,7 @@ def _epoch_reports(curves: list[tuple[int, int, list[dict]]]) -> list[dict]:
     for index, last in enumerate(curves[-1][2]):
         report = {}
         for name, value in last.items():
-            if name in ("diverged", "diverged_step"):
+            if name in (DIVERGED, DIVERGED_STEP):
                 report[name] = value
                 continue
             weights = [(steps, chunk[index][name]) for steps, _, chunk in curves

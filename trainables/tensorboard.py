@@ -2,11 +2,12 @@
 
 Each model a trial trains writes its own run, ``<trial>/<model name>/``, so that
 ``tensorboard --logdir <experiment>`` lists one run per model and the Scalars tab overlays
-seeds. Its scalars are grouped by what they are: ``train/`` (the loss terms: one point per
-``log_every`` steps, their mean over those steps), ``kl_per_dim/`` (KL of each latent dimension), ``scores/`` (the disentanglement scores)
-and ``speed/``; Tune's own bookkeeping (``done``, timings, iteration counters) is not written
-(the sweep turns Tune's TensorBoard logger off). The image panels (reconstructions, latent
-traversals) go into the same run. Every run carries the same hyperparameter keys: the kind, the
+seeds. Its scalars are grouped by what they are (``scalar_tag``; the groups are named in
+``disentangle.result_names``): ``train/`` (the loss terms: one point per ``log_every`` steps,
+their mean over those steps), ``kl_per_dim/`` (KL of each latent dimension), ``scores/`` (the
+disentanglement scores) and ``speed/``; Tune's own bookkeeping (``done``, timings, iteration
+counters) is not written (the sweep turns Tune's TensorBoard logger off). The image panels
+(reconstructions, latent traversals) go into the same run. Every run carries the same hyperparameter keys: the kind, the
 setting, the seed and every registered kind's hyperparameter (NaN where it is not the model's),
 so the HParams table has one column per hyperparameter whatever the kinds in the sweep.
 Every scalar's horizontal axis is the training step, so runs with other epoch lengths line up.
@@ -23,22 +24,33 @@ import math
 import os
 
 from disentangle import kinds
+from disentangle.metrics.registry import METRICS
+from disentangle.result_names import (KL_GROUP, PAPER_PREFIX, SCORES_GROUP, SPEED_COLUMNS,
+                                      SPEED_GROUP, TRAIN_GROUP, kl_dimension)
+
+#: The results of the metrics whose headline is a score (BetaVAE, FactorVAE, MIG, SAP,
+#: Modularity): their accuracies and active dimensions are grouped with the scores.
+SCORE_RESULTS = frozenset(key for spec in METRICS.values() if "score" in spec.main_key
+                          for key in spec.result_keys)
+
+
+def scalar_tag(name: str) -> str:
+    """The grouped tag of a reported per-model number: ``kl_per_dim/<d>``, ``speed/``,
+    ``scores/`` (any number named a score, ``SCORE_RESULTS`` and every paper-preset number)
+    or ``train/`` (the rest, DCI's and the large-sample TC's fast results among them)."""
+    dimension = kl_dimension(name)
+    if dimension is not None:
+        return f"{KL_GROUP}/{dimension}"
+    if name in SPEED_COLUMNS:
+        return f"{SPEED_GROUP}/{name}"
+    if "score" in name or name.startswith(PAPER_PREFIX) or name in SCORE_RESULTS:
+        return f"{SCORES_GROUP}/{name}"
+    return f"{TRAIN_GROUP}/{name}"
+
 
 #: The HParams table's metric columns.
-HPARAM_METRICS = ("scores/factor_vae_score", "scores/beta_vae_score", "train/reconstruction",
-                  "train/kl")
-
-
-def scalar_tag(name: str) -> str | None:
-    """The grouped tag of a reported per-model number, or None for what is not a scalar."""
-    if name.startswith("kl_dim_"):
-        return f"kl_per_dim/{name.removeprefix('kl_dim_')}"
-    if name in ("images_per_second", "model_steps_per_second", "epoch_seconds",
-                "metric_seconds", "image_seconds"):
-        return f"speed/{name}"
-    if "score" in name or name.startswith(("paper_", "beta_vae_", "factor_vae_", "mig_")):
-        return f"scores/{name}"
-    return f"train/{name}"
+HPARAM_METRICS = tuple(scalar_tag(name) for name in (
+    METRICS["factor_vae"].main_key, METRICS["beta_vae"].main_key, "reconstruction", "kl"))
 
 
 def hyperparameters(member: dict) -> dict:
@@ -86,6 +98,5 @@ class ModelLog:
 def _add_scalars(writer, numbers: dict, step: int) -> None:
     """Each number with a tag (``scalar_tag``) at ``step``; flags and texts are skipped."""
     for name, value in numbers.items():
-        tag = scalar_tag(name)
-        if tag and isinstance(value, (int, float)) and not isinstance(value, bool):
-            writer.add_scalar(tag, value, step)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            writer.add_scalar(scalar_tag(name), value, step)
