@@ -25,8 +25,8 @@ from analysis.papers import side_by_side
 from analysis.report_sections import collapsed_lines, fitting_lines
 from analysis.results import load_results, score_column
 from analysis.selection import select_models
-from analysis.statistics import (fisher, log_ratio, mean_interval, seed_share, spearman_rows,
-                                 trend, welch)
+from analysis.statistics import (PERMUTATIONS, fisher, log_ratio, mean_interval, seed_share,
+                                 shift_test, spearman_rows, trend, welch)
 from analysis.verdicts import (CONFIRMED, CONTRADICTED, INCONCLUSIVE, NOT_ENOUGH_DATA,
                                all_verdicts, collapsed)
 from disentangle import kinds
@@ -90,6 +90,21 @@ def test_statistics_match_their_definitions():
     for bound, quantile in ((share.low, 0.025), (share.high, 0.975)):
         noncentrality = 6 * (1 / bound - 1)
         assert stats.ncf.cdf(13.5, 1, 4, noncentrality) == pytest.approx(quantile, abs=1e-9)
+
+
+def test_the_shift_test_refers_welchs_t_to_every_reassignment():
+    # 3 + 3 models: 20 reassignments; the data's own (a above every b) has the largest t, and
+    # its mirror image the smallest, so P(above) = 1/20 and P(below) = 1
+    a, b = np.array([[3.0, 4.0, 5.0]]), np.array([[0.0, 1.0, 2.0]])
+    above, below = shift_test(a, b, 0.0)
+    assert (above[0], below[0]) == (pytest.approx(1 / 20), pytest.approx(1.0))
+    # shifting a down by 3 makes the groups equal: the test is symmetric about the data
+    above, below = shift_test(a, b, 3.0)
+    assert above[0] == pytest.approx(below[0]) and above[0] > 0.5
+    # too many reassignments to list (C(40, 20)): the data's own and PERMUTATIONS drawn ones,
+    # so the smallest p-value is 1 / (PERMUTATIONS + 1)
+    far = shift_test(np.arange(20.0)[None] + 100, np.arange(20.0)[None], 0.0)[0]
+    assert far[0] == pytest.approx(1 / (PERMUTATIONS + 1))
 
 
 # -- point 2: Kim & Mnih's claims as the paper states them, Higgins' claim ------------------------
