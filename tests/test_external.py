@@ -144,9 +144,11 @@ def checkpoint(tmp_path_factory):
 
 
 @pytest.fixture
-def factor_images(monkeypatch):
+def factor_images():
     """``--dataset factor_images`` names ``FactorImages`` for the command line."""
-    monkeypatch.setitem(DATASETS, "factor_images", f"{__name__}:FactorImages")
+    DATASETS.register("factor_images", f"{__name__}:FactorImages")
+    yield
+    DATASETS.unregister("factor_images")
 
 
 def readme_commands() -> list[list[str]]:

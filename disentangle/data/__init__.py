@@ -7,16 +7,17 @@ import os
 from pathlib import Path
 
 from disentangle.data.base import GroundTruthDataset, ImageDataset
-from disentangle.errors import UserError
+from disentangle.registry import Registry
 
-# name -> "module:factory"; factories take keyword options and return an ImageDataset.
-DATASETS = {
-    "dsprites": "disentangle.data.dsprites:load_dsprites",
-    "color_dsprites": "disentangle.data.dsprites_variants:load_color_dsprites",
-    "noisy_dsprites": "disentangle.data.dsprites_variants:load_noisy_dsprites",
-    "faces": "disentangle.data.faces:load_faces",
-    "celeba": "disentangle.data.celeba:load_celeba",
-}
+#: name -> "module:factory"; factories take keyword options and return an ImageDataset (imported
+#: only when asked for, so listing the datasets stays cheap).
+DATASETS: Registry[str] = Registry(
+    "dataset", unknown="unknown dataset {key!r}: choose one of {sorted_names}")
+DATASETS.register("dsprites", "disentangle.data.dsprites:load_dsprites")
+DATASETS.register("color_dsprites", "disentangle.data.dsprites_variants:load_color_dsprites")
+DATASETS.register("noisy_dsprites", "disentangle.data.dsprites_variants:load_noisy_dsprites")
+DATASETS.register("faces", "disentangle.data.faces:load_faces")
+DATASETS.register("celeba", "disentangle.data.celeba:load_celeba")
 
 
 def cache_dir() -> Path:
@@ -29,12 +30,16 @@ def cache_dir() -> Path:
     return Path(base).expanduser().absolute() / "vae-study"
 
 
+def dataset_factory(name: str):
+    """The function that builds dataset ``name`` (one of ``DATASETS``)."""
+    module_name, factory = DATASETS.lookup(name).split(":")
+    return getattr(importlib.import_module(module_name), factory)
+
+
 def get_dataset(name: str, **options) -> ImageDataset:
     """The dataset called ``name`` (one of ``DATASETS``), built with ``options``."""
-    if name not in DATASETS:
-        raise UserError(f"unknown dataset {name!r}: choose one of {', '.join(sorted(DATASETS))}")
-    module_name, factory = DATASETS[name].split(":")
-    return getattr(importlib.import_module(module_name), factory)(**options)
+    return dataset_factory(name)(**options)
 
 
-__all__ = ["DATASETS", "GroundTruthDataset", "ImageDataset", "cache_dir", "get_dataset"]
+__all__ = ["DATASETS", "GroundTruthDataset", "ImageDataset", "cache_dir", "dataset_factory",
+           "get_dataset"]

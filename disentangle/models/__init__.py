@@ -13,8 +13,7 @@ from pathlib import Path
 import torch
 
 from disentangle.errors import UserError
-from disentangle.models.architectures import (
-    ARCHITECTURES, DEFAULT_ARCHITECTURE, MODEL_CLASSES, Autoencoder)
+from disentangle.models.architectures import ARCHITECTURES, DEFAULT_ARCHITECTURE, Autoencoder
 from disentangle.models.checkpoint import make_checkpoint, read_checkpoint, write_checkpoint
 
 
@@ -22,11 +21,8 @@ def build_model(architecture: str = DEFAULT_ARCHITECTURE, num_channels: int = 1,
                 latent_dim: int = 10, hidden_dim: int = 256, image_size: int = 64) -> Autoencoder:
     """A freshly initialised autoencoder: ``standard`` (the papers' 4x4 kernels, the default),
     ``standard_dl`` (disentanglement_lib's 2x2 last convs) or ``burgess`` (public weights)."""
-    if architecture not in MODEL_CLASSES:
-        raise UserError(f"unknown architecture {architecture!r}: choose one of "
-                        f"{', '.join(ARCHITECTURES)}")
-    return MODEL_CLASSES[architecture](num_channels=num_channels, latent_dim=latent_dim,
-                                       hidden_dim=hidden_dim, image_size=image_size)
+    return ARCHITECTURES.lookup(architecture)(num_channels=num_channels, latent_dim=latent_dim,
+                                              hidden_dim=hidden_dim, image_size=image_size)
 
 
 def load_state(module: torch.nn.Module, state: dict, what: str) -> None:
@@ -65,7 +61,7 @@ def model_from_checkpoint(checkpoint: dict, device="cpu", what: str = "the check
         raise UserError(f"{what} holds one model; member {member} does not exist")
     options = dict(info.get("build", {}))
     architecture = options.pop("architecture", None)
-    if architecture not in MODEL_CLASSES:
+    if architecture not in ARCHITECTURES:
         raise UserError(f"{what} names an unknown architecture {architecture!r}; this version "
                         f"knows {', '.join(ARCHITECTURES)}")
     model = build_model(architecture, **options)

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-ARCHITECTURES = ("standard", "standard_dl", "burgess")
+from disentangle.registry import Registry
+
 DEFAULT_ARCHITECTURE = "standard"
 
 
@@ -215,4 +216,8 @@ class BurgessVAE(Autoencoder):
             + ("decoder.convT1", "decoder.convT2", "decoder.convT3"))
 
 
-MODEL_CLASSES = {cls.architecture: cls for cls in (StandardVAE, StandardDlVAE, BurgessVAE)}
+#: architecture name -> its network class, in the order errors and --help list them.
+ARCHITECTURES: Registry[type[Autoencoder]] = Registry(
+    "architecture", unknown="unknown architecture {key!r}: choose one of {names}")
+for _network in (StandardVAE, StandardDlVAE, BurgessVAE):
+    ARCHITECTURES.register(_network.architecture, _network)

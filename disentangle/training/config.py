@@ -57,7 +57,7 @@ SETTINGS = {
     "batch_size": Setting(64, "images per training step", number=int, low=2),
     "latent_dim": Setting(10, "latent dimensions", number=int, low=1),
     "architecture": Setting("standard", "encoder/decoder network (disentangle.models)",
-                            choices=ARCHITECTURES),
+                            choices=tuple(ARCHITECTURES)),
     "hidden_dim": Setting(256, "units of the fully connected layers", number=int, low=1),
     "precision": Setting("auto", "bf16 autocast where the hardware has fast bf16 (auto), or "
                                  "fp32/bf16", choices=runtime.PRECISIONS),
