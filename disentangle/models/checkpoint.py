@@ -18,6 +18,7 @@ from __future__ import annotations
 import pickle
 import zipfile
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -44,18 +45,24 @@ def write_checkpoint(checkpoint: dict, path: str | Path) -> Path:
     return Path(path)
 
 
+def load_weights_only(path: Path, refusal: Callable[[str], str]):
+    """``torch.load`` of ``path`` onto the CPU with ``weights_only=True``; a file torch cannot
+    read raises the one-line ``UserError`` ``refusal(the first line of torch's error)``."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError) as err:
+        raise UserError(refusal(str(err).splitlines()[0])) from None
+
+
 def read_checkpoint(path: str | Path) -> dict:
     """Load a checkpoint of this project with ``weights_only=True``; clear errors otherwise."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"no checkpoint file at {path}: give the path of a .pt file written by "
                         f"training or by `vae-study pretrained import`")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError) as err:
-        raise UserError(f"{path} is not a checkpoint of this project (torch.load failed: "
-                        f"{str(err).splitlines()[0][:120]}); give a .pt file written by "
-                        f"training or by `vae-study pretrained import`") from None
+    checkpoint = load_weights_only(path, lambda reason: (
+        f"{path} is not a checkpoint of this project (torch.load failed: {reason[:120]}); give "
+        f"a .pt file written by training or by `vae-study pretrained import`"))
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
         hint = (" (it looks like a bare state dict: if it is a disentangling-vae model.pt, run "
                 "`vae-study pretrained import` on its folder)"

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from disentangle.errors import UserError
+from disentangle.models.checkpoint import load_weights_only
 from disentangle.navigation.settings import CLASSIFIER_STEPS as DEFAULT_STEPS
 from disentangle.navigation.validation import describe, recognised, validate
 
@@ -178,19 +179,12 @@ def describe_identity(identity: dict) -> str:
 
 def load_classifier(path: str | Path, identity: dict | None = None) -> Classifier:
     """Read a classifier file; with ``identity``, refuse one trained on other data."""
-    import pickle
-    import zipfile
-
     path = Path(path)
     if not path.is_file():
         raise UserError(f"no classifier file at {path}: give a file written by `vae-study "
                         f"navigate` (under <cache>/classifiers/), or none to train one")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError,
-            ValueError) as error:
-        raise UserError(f"{path} is not a classifier file (torch.load failed: "
-                        f"{str(error).splitlines()[0][:100]})") from None
+    checkpoint = load_weights_only(path, lambda reason: (
+        f"{path} is not a classifier file (torch.load failed: {reason[:100]})"))
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != CLASSIFIER_FORMAT:
         raise UserError(f"{path} is not an attribute classifier of vae-study (a model "
                         f"checkpoint is a model to study, not a classifier)")
