@@ -69,7 +69,7 @@ def main() -> None:
 
     rows = epoch_rows(outcome.path)
     num_trials = len(outcome.trials)
-    slots = parallel_slots(study, num_trials)
+    slots = parallel_slots(study.definition, num_trials)
     training = sum(row["epoch_seconds"] for row in rows)
     metrics = sum(row.get("metric_seconds", 0.0) for row in rows)
     images = sum(row.get("image_seconds", 0.0) for row in rows)

@@ -60,16 +60,15 @@ def parse_args():
     return parser.parse_args()
 
 
-def stack_seconds_per_step(study: dict, device: str, steps: int = 200) -> float:
+def stack_seconds_per_step(study: Study, device: str, steps: int = 200) -> float:
     """Seconds per step of the study's whole stack on ``device`` (after a warm-up)."""
     import torch
 
     from disentangle.data import get_dataset
     from disentangle.training import StackTrainer
-    from study.trials import resolved_models
 
-    configs = [config for _, config, _ in resolved_models(study)]
-    trainer = StackTrainer(configs, get_dataset(study["dataset"]["name"]), device)
+    configs = [model.config for model in study.models]
+    trainer = StackTrainer(configs, get_dataset(study.definition["dataset"]["name"]), device)
     trainer.train_steps(20)
     if device.startswith("cuda"):
         torch.cuda.synchronize()
@@ -80,7 +79,7 @@ def stack_seconds_per_step(study: dict, device: str, steps: int = 200) -> float:
     return (time.perf_counter() - start) / steps
 
 
-def sized_study(args, log) -> tuple[dict, dict]:
+def sized_study(args, log) -> tuple[Study, dict]:
     """The core study to run and what the sizing measured and decided."""
     from study.config import load_study
 
@@ -93,7 +92,7 @@ def sized_study(args, log) -> tuple[dict, dict]:
             plan.update(grid=name, steps_per_epoch=args.steps, sized=False)
             break
         seconds = stack_seconds_per_step(study, args.device)
-        models = len(study["seeds"]) * sum(
+        models = len(study.definition["seeds"]) * sum(
             math.prod(len(v) if isinstance(v, list) else 1 for v in variant.values())
             for variant in grid)
         fits = int(args.budget / seconds)
@@ -108,7 +107,7 @@ def sized_study(args, log) -> tuple[dict, dict]:
             break
     study = load_study("core", base + [f"variants={json.dumps(GRIDS[plan['grid']])}",
                                        f"steps_per_epoch={plan['steps_per_epoch']}"])
-    plan["steps_per_model"] = study["epochs"] * study["steps_per_epoch"]
+    plan["steps_per_model"] = study.definition["epochs"] * study.definition["steps_per_epoch"]
     return study, plan
 
 
@@ -171,7 +170,7 @@ def main() -> None:
         for figure in shipped.figures + [f for f in analysis.figures if f.name == "traversals"]:
             archive.add(figure.png, arcname=f"figures/{figure.png.name}")
     best_and_median_weights(load_results(work / "core"), out / "weights.pt")
-    plan.update(total_seconds=time.perf_counter() - started, study=study,
+    plan.update(total_seconds=time.perf_counter() - started, study=study.definition,
                 hardware=hardware(args.device),
                 verdicts={v.key: v.verdict for v in shipped.verdicts})
     (out / "run.json").write_text(json.dumps(plan, indent=2, default=str))

@@ -1,319 +1,99 @@
-"""Turn a preset plus ``--set`` overrides into a validated study, before Ray starts.
+"""A study built once: a preset plus ``--set`` overrides, validated and resolved into its models
+and trials before Ray starts.
 
-Every mistake a user can make in a study description (an unknown key, a negative beta, an
-unknown model or dataset, a CelebA folder that is not there) is found here and reported as
-one ``UserError`` line, so a sweep either starts completely or not at all.
+``load_study(preset, overrides)`` (``vae-study sweep``) and ``read_study(folder)``
+(``--resume``) build a frozen ``Study``: its definition checked once (``study.validation``),
+every model resolved once, the models grouped into trials once (``study.trials``). Everything
+after (``study.sweep``, ``study.local``) reads the ``Study`` and never validates or resolves
+again; Tune's param dict is made from it only where Tune is called
+(``study.sweep.param_space``).
 """
 
 from __future__ import annotations
 
-import ast
-import inspect
-import itertools
 import json
-import numbers
+from dataclasses import dataclass
 from pathlib import Path
 
 from disentangle.errors import UserError
-from study.presets import PRESETS, get_preset
+from study.overrides import apply_assignment
+from study.presets import DEFAULT_LOG_EVERY, PRESETS, get_preset
+from study.trials import Model, trial_groups
+from study.validation import validate_study
 
-STACKS = ("none", "seeds", "kind", "all")
-# Dicts whose keys are not fixed by the preset layout; each is checked by its own rule below.
-OPEN_SECTIONS = ("dataset", "training", "metrics.fast", "metrics.paper", "search")
-SEARCH_KINDS = ("uniform", "loguniform", "choice")
-STUDY_KEYS = tuple(PRESETS["quick"])
+#: The study as run, in the experiment folder (``--resume`` reads it back).
+STUDY_FILE = "study.json"
 
 
-def load_study(preset: str, assignments: list[str] = ()) -> dict:
-    """Preset ``preset`` with every ``key=value`` of ``assignments`` applied, validated."""
+@dataclass(frozen=True)
+class Study:
+    """A validated study and what it resolves to. Nothing here is changed after it is built.
+
+    ``definition``: the preset with the overrides applied (``preset`` included), exactly as
+    ``study.json`` stores it. ``overrides``: the ``--set`` assignments made to the preset
+    (none for a study read back from its folder, whose definition holds them). ``models``:
+    every (variant, seed) with its training config and member entry. ``trials``: a grid
+    study's trials, each its models' shared training settings and ``models``; none for an
+    Optuna search, whose trials Optuna samples."""
+
+    definition: dict
+    overrides: tuple[str, ...]
+    models: tuple[Model, ...]
+    trials: tuple[dict, ...]
+
+    @property
+    def preset(self) -> str | None:
+        return self.definition.get("preset")
+
+    @property
+    def search(self) -> dict | None:
+        """The Optuna search (``search`` of the definition), or None for a grid study."""
+        return self.definition["search"]
+
+    @property
+    def dataset_options(self) -> dict:
+        return {k: v for k, v in self.definition["dataset"].items() if k != "name"}
+
+    def trial_common(self) -> dict:
+        """What every trial's config holds besides its models: the data, the epochs, the
+        metrics, TensorBoard's loss interval and image panels."""
+        definition = self.definition
+        return {"dataset": definition["dataset"]["name"],
+                "dataset_options": self.dataset_options,
+                "epochs": definition["epochs"],
+                "steps_per_epoch": definition["steps_per_epoch"],
+                "log_every": definition.get("log_every", DEFAULT_LOG_EVERY),
+                "metrics": definition["metrics"],
+                "images": definition["images"]}
+
+    def trial_configs(self) -> list[dict]:
+        """Every trial's complete config, as a Tune sweep of this grid study resolves it."""
+        common = self.trial_common()
+        return [{**common, "group": index, **group} for index, group in enumerate(self.trials)]
+
+
+def build_study(definition: dict, overrides: tuple[str, ...] = ()) -> Study:
+    """The ``Study`` of ``definition``: ``UserError`` for the first thing that cannot run."""
+    models = validate_study(definition)
+    trials = trial_groups(models, definition["stack"]) if definition["search"] is None else []
+    return Study(definition, tuple(overrides), tuple(models), tuple(trials))
+
+
+def load_study(preset: str, overrides: list[str] = ()) -> Study:
+    """Preset ``preset`` with every ``key=value`` of ``overrides`` applied, built."""
     if preset not in PRESETS:
         raise UserError(f"unknown preset {preset!r}: choose one of {', '.join(PRESETS)}")
-    study = get_preset(preset)
-    study["preset"] = preset
-    for assignment in assignments:
-        apply_assignment(study, assignment)
-    validate_study(study)
-    return study
+    definition = get_preset(preset)
+    definition["preset"] = preset
+    for assignment in overrides:
+        apply_assignment(definition, assignment)
+    return build_study(definition, tuple(overrides))
 
 
-def parse_value(text: str):
-    """A ``--set`` value: JSON (``3e-4``, ``[1, 2]``, ``null``, ``true``), a Python literal
-    (``None``, ``(1, 2)``), else the text itself (``beta_vae``)."""
-    for parse in (json.loads, ast.literal_eval):
-        try:
-            return parse(text)
-        except (ValueError, SyntaxError):
-            continue
-    return text
-
-
-def apply_assignment(study: dict, assignment: str) -> None:
-    """Apply one ``dotted.key=value`` to ``study`` in place; list positions are numbers."""
-    key, sep, text = assignment.partition("=")
-    if not sep or not key.strip():
-        raise UserError(f"--set {assignment!r} is not key=value: write e.g. --set training.lr=3e-4")
-    parts = key.strip().split(".")
-    node = study
-    for depth, part in enumerate(parts[:-1]):
-        node = _child(node, part, ".".join(parts[:depth + 1]))
-    last, path = parts[-1], key.strip()
-    if isinstance(node, list):
-        node[_list_position(node, last, path)] = parse_value(text)
-        return
-    if not isinstance(node, dict):
-        raise UserError(f"--set {path}: {'.'.join(parts[:-1])} is a value, not a section")
-    if last not in node and not _is_open(parts[:-1], node):
-        raise UserError(f"unknown setting {path!r}: known keys there are "
-                        f"{', '.join(sorted(node))}")
-    node[last] = parse_value(text)
-
-
-def _child(node, part: str, path: str):
-    if isinstance(node, list):
-        return node[_list_position(node, part, path)]
-    if isinstance(node, dict) and part in node:
-        if node[part] is None:
-            node[part] = {}
-        return node[part]
-    known = ", ".join(sorted(node)) if isinstance(node, dict) else "none (a value)"
-    raise UserError(f"unknown setting {path!r}: known keys there are {known}")
-
-
-def _list_position(node: list, part: str, path: str) -> int:
-    if not part.isdigit() or int(part) >= len(node):
-        raise UserError(f"--set {path}: {part!r} is not a position of this list "
-                        f"(0..{len(node) - 1})")
-    return int(part)
-
-
-def _is_open(parents: list[str], node: dict) -> bool:
-    """Whether keys may be added under ``parents`` (variant entries and the open sections)."""
-    path = ".".join(parents)
-    return path in OPEN_SECTIONS or (len(parents) == 2 and parents[0] == "variants")
-
-
-#: A variant's hyperparameter given as this word takes the kind's paper grid from the registry
-#: (``disentangle.kinds``: ``{"model": "beta_tcvae", "beta": "paper"}`` = β in 1, 2, 4, 6, 8, 10).
-PAPER_GRID = "paper"
-
-
-def expand_variants(variants: list[dict]) -> list[dict]:
-    """Each variant with its list values expanded into a grid, in order (a hyperparameter
-    given as ``"paper"``: the kind's paper grid)."""
-    expanded = []
-    for variant in variants:
-        variant = {key: _paper_grid(variant, key) if value == PAPER_GRID else value
-                   for key, value in variant.items()}
-        keys = list(variant)
-        values = [v if isinstance(v, list) else [v] for v in variant.values()]
-        expanded += [dict(zip(keys, combo)) for combo in itertools.product(*values)]
-    return expanded
-
-
-def _paper_grid(variant: dict, key: str) -> list[float]:
-    from disentangle.kinds import get_kind
-
-    kind = get_kind(variant.get("model"))
-    if kind.hyperparameter is None or kind.hyperparameter.key != key:
-        raise UserError(f"{key}={PAPER_GRID!r}: {kind.name}'s hyperparameter is "
-                        f"{kind.hyperparameter.key if kind.hyperparameter else 'none'}; "
-                        f"'paper' names the paper grid of a kind's own hyperparameter")
-    return list(kind.hyperparameter.paper_grid)
-
-
-def trainer_config(study: dict, variant: dict, seed: int) -> dict:
-    """The ``disentangle.training.Trainer`` config of one trial."""
-    return {**study["training"], **variant, "seed": seed}
-
-
-def validate_study(study: dict) -> None:
-    """Raise ``UserError`` for the first thing in ``study`` that cannot run."""
-    unknown = sorted(set(study) - set(STUDY_KEYS) - {"preset"})
-    if unknown:
-        raise UserError(f"unknown study keys {unknown}: known keys are {', '.join(STUDY_KEYS)}")
-    _validate_dataset(study["dataset"])
-    _validate_counts(study)
-    _validate_variants(study)
-    _validate_metrics(study["metrics"])
-    _validate_resources(study["resources"])
-    _validate_asha(study["asha"])
-    if study["search"] is not None:
-        _validate_search(study)
-    else:
-        from study.trials import trial_groups
-
-        trial_groups(study)   # every model named once within its trial
-
-
-def _validate_dataset(dataset: dict) -> None:
-    from disentangle.data import DATASETS
-
-    name = dataset.get("name")
-    options = {k: v for k, v in dataset.items() if k != "name"}
-    if name == "celeba":
-        root = options.get("root")
-        if not root or not Path(str(root)).expanduser().is_dir():
-            shown = "not set" if not root else f"{root} is not a folder"
-            raise UserError(f"CelebA needs its image folder ({shown}): add "
-                            "--set dataset.root=/path/to/celeba")
-    if name not in DATASETS:
-        raise UserError(f"unknown dataset {name!r}: choose one of {', '.join(sorted(DATASETS))} "
-                        "(--set dataset.name=...)")
-    factory = dataset_factory(name)
-    accepted = inspect.signature(factory).parameters
-    if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
-        wrong = sorted(set(options) - set(accepted))
-        if wrong:
-            raise UserError(f"dataset {name!r} has no option(s) {wrong}: it accepts "
-                            f"{', '.join(accepted) or 'none'}")
-
-
-def dataset_factory(name: str):
-    """The function that builds dataset ``name`` (from ``disentangle.data.DATASETS``)."""
-    import importlib
-
-    from disentangle.data import DATASETS
-
-    module, factory = DATASETS[name].split(":")
-    return getattr(importlib.import_module(module), factory)
-
-
-def _positive_int(value, what: str, allow_none: bool = False) -> None:
-    if allow_none and value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise UserError(f"{what} must be a positive whole number, got {value!r}")
-
-
-def _validate_counts(study: dict) -> None:
-    _positive_int(study["epochs"], "epochs")
-    _positive_int(study["steps_per_epoch"], "steps_per_epoch", allow_none=True)
-    _positive_int(study.get("log_every", 1), "log_every")
-    _positive_int(study["checkpoints"].get("keep"), "checkpoints.keep")
-    failures = study["max_failures"]
-    if isinstance(failures, bool) or not isinstance(failures, int) or failures < -1:
-        raise UserError(f"max_failures must be a whole number >= 0 (-1 = retry forever), "
-                        f"got {failures!r}")
-    seeds = study["seeds"]
-    if (not isinstance(seeds, list) or not seeds
-            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)):
-        raise UserError(f"seeds must be a non-empty list of whole numbers >= 0, got {seeds!r}")
-    images = study["images"]
-    if not isinstance(images.get("every"), int) or images["every"] < 0:
-        raise UserError(f"images.every must be a whole number >= 0 (0 = no images), "
-                        f"got {images.get('every')!r}")
-    _positive_int(images.get("count"), "images.count")
-    _positive_int(images.get("traversal_steps"), "images.traversal_steps")
-
-
-def _validate_variants(study: dict) -> None:
-    from disentangle.training import validate_config
-
-    variants = study["variants"]
-    if not isinstance(variants, list) or not variants:
-        raise UserError("variants must be a non-empty list such as [{\"model\": \"vae\"}]")
-    for variant in variants:
-        if not isinstance(variant, dict) or "model" not in variant:
-            raise UserError(f"each variant needs a model, got {variant!r}")
-    for variant in expand_variants(variants):
-        validate_config(trainer_config(study, variant, study["seeds"][0]))
-    _validate_stack(study["stack"], [variant["model"] for variant in variants])
-
-
-def _validate_stack(stack, models: list[str]) -> None:
-    """``stack`` is one of ``STACKS``, or groups of model kinds: a list of lists that names
-    every kind of the study's variants exactly once."""
-    if isinstance(stack, list):
-        named = [kind for group in stack if isinstance(group, list) for kind in group]
-        if (not stack or not all(isinstance(group, list) and group for group in stack)
-                or sorted(named) != sorted(set(models))):
-            raise UserError(f"stack = {stack!r} must list every model kind of the variants "
-                            f"({', '.join(dict.fromkeys(models))}) exactly once, in non-empty "
-                            f"groups, e.g. [[\"vae\", \"beta_vae\"], [\"factor_vae\"]]")
-    elif stack not in STACKS:
-        raise UserError(f"stack = {stack!r} is not allowed: choose one of {', '.join(STACKS)}, "
-                        f"or groups of model kinds such as [[\"vae\", \"beta_vae\"], "
-                        f"[\"factor_vae\"]]")
-
-
-def _validate_metrics(metrics: dict) -> None:
-    if not isinstance(metrics.get("enabled"), bool):
-        raise UserError("metrics.enabled must be true or false")
-    every = metrics.get("paper_every")
-    if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 0):
-        raise UserError(f"metrics.paper_every must be a whole number >= 0 (0 = only after the "
-                        f"last epoch) or null (never), got {every!r}")
-    from disentangle.metrics.registry import select_metrics
-    from disentangle.metrics.settings import resolve_overrides
-
-    for preset in ("fast", "paper"):
-        overrides = metrics.get(preset)
-        if not isinstance(overrides, dict):
-            raise UserError(f"metrics.{preset} must be a dict of metric settings, e.g. "
-                            "{\"factor_vae_num_train\": 100}")
-        resolve_overrides(preset, overrides)
-        names = metrics["sets"].get(preset)
-        if names is not None:
-            if not isinstance(names, list) or not names:
-                raise UserError(f"metrics.sets.{preset} must be null (the preset's default set) "
-                                f"or a list of metrics, e.g. [\"beta_vae\", \"factor_vae\"]")
-            select_metrics(preset, names, posterior=True)
-
-
-def _validate_resources(resources: dict) -> None:
-    cpus, gpus = resources.get("cpus_per_trial"), resources.get("gpus_per_trial")
-    if not isinstance(cpus, numbers.Real) or cpus <= 0:
-        raise UserError(f"cpus per trial must be a number > 0, got {cpus!r}")
-    if not isinstance(gpus, numbers.Real) or gpus < 0:
-        raise UserError(f"gpus per trial must be a number >= 0 (fractions share a GPU), "
-                        f"got {gpus!r}")
-    if gpus > 1 and gpus != int(gpus):
-        raise UserError(f"gpus per trial above 1 must be whole, got {gpus}")
-    _positive_int(resources.get("max_concurrent_trials"), "resources.max_concurrent_trials",
-                  allow_none=True)
-
-
-def _validate_asha(asha: dict) -> None:
-    if not isinstance(asha.get("enabled"), bool):
-        raise UserError("asha.enabled must be true or false")
-    if asha.get("mode") not in ("min", "max"):
-        raise UserError(f"asha.mode must be min or max, got {asha.get('mode')!r}")
-    _positive_int(asha.get("grace_period"), "asha.grace_period")
-    if not isinstance(asha.get("reduction_factor"), numbers.Real) or asha["reduction_factor"] <= 1:
-        raise UserError("asha.reduction_factor must be a number > 1")
-
-
-def _validate_search(study: dict) -> None:
-    search = study["search"]
-    if search.get("algorithm") != "optuna":
-        raise UserError(f"search.algorithm must be optuna (or search=null for a grid), "
-                        f"got {search.get('algorithm')!r}")
-    if len(expand_variants(study["variants"])) != 1:
-        raise UserError("an Optuna search tunes one model: give exactly one variant without "
-                        "lists, e.g. --set 'variants=[{\"model\": \"factor_vae\"}]'")
-    if study["asha"]["enabled"]:
-        raise UserError("use ASHA with the grid search only (asha.enabled=false with Optuna)")
-    _positive_int(search.get("num_samples"), "search.num_samples")
-    objectives = search.get("objectives")
-    if (not isinstance(objectives, list) or not 1 <= len(objectives) <= 2
-            or not all(isinstance(o, list) and len(o) == 2 and o[1] in ("min", "max")
-                       for o in objectives)):
-        raise UserError("search.objectives must be one or two [metric, min|max] pairs, e.g. "
-                        "[[\"reconstruction\", \"min\"], [\"factor_vae_score\", \"max\"]]")
-    space = search.get("space")
-    if not isinstance(space, dict) or not space:
-        raise UserError("search.space must map settings to [kind, ...], e.g. "
-                        "{\"gamma\": [\"loguniform\", 5, 200]}")
-    for key, spec in space.items():
-        if not isinstance(spec, list) or not spec or spec[0] not in SEARCH_KINDS:
-            raise UserError(f"search.space.{key} must be [kind, ...] with kind one of "
-                            f"{', '.join(SEARCH_KINDS)}, got {spec!r}")
-        if spec[0] != "choice" and (len(spec) != 3 or not 0 <= spec[1] < spec[2]
-                                    or (spec[0] == "loguniform" and spec[1] <= 0)):
-            raise UserError(f"search.space.{key}: {spec[0]} needs 0 <= low < high "
-                            f"(low > 0 for loguniform), got {spec!r}")
-    variant = expand_variants(study["variants"])[0]
-    sample = {key: (spec[1] if spec[0] == "choice" else spec[2]) for key, spec in space.items()}
-    from disentangle.training import validate_config
-
-    validate_config(trainer_config(study, {**variant, **sample}, study["seeds"][0]))
+def read_study(path: str | Path) -> Study:
+    """The study stored with the experiment at ``path``, built."""
+    file = Path(path) / STUDY_FILE
+    if not file.is_file():
+        raise UserError(f"{path} is not a sweep started by vae-study ({STUDY_FILE} missing): "
+                        f"give the experiment folder, <storage>/<name>")
+    return build_study(json.loads(file.read_text()))

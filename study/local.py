@@ -1,7 +1,7 @@
 """Run a grid study in this process, without Ray: ``vae-study sweep --local``.
 
 For one machine where Ray is not installed or not wanted, e.g. a single GPU box training the
-whole grid as one stack. The trials (``study.trials.trial_groups``) run one after another with
+whole grid as one stack. The study's trials (``Study.trials``) run one after another with
 ``trainables.runner.TrialRunner``, and everything is written in Ray Tune's layout, so
 ``vae-study analyze``, the summary, TensorBoard and ``navigate --sweep`` read a local
 experiment exactly like a Tune one:
@@ -29,64 +29,44 @@ from pathlib import Path
 
 from disentangle.errors import UserError
 from disentangle.files import write_json, write_text
-from study.config import validate_study
-from study.trials import trial_groups, trial_label
+from disentangle.runtime import default_device
+from study.config import STUDY_FILE, Study
+from study.summary import SweepOutcome
+from study.trials import trial_label
+from trainables.runner import TrialRunner
 
 RESULT_FILE, PARAMS_FILE, ERROR_FILE = "result.json", "params.json", "error.txt"
 
 
-def trial_configs(study: dict) -> list[dict]:
-    """Every trial's complete config, as a Tune sweep of ``study`` would resolve it."""
-    from study.sweep import trial_common
-
-    common = trial_common(study)
-    return [{**common, "group": index, **group}
-            for index, group in enumerate(trial_groups(study))]
-
-
-def run_local(study: dict, storage: str | Path, name: str, device=None, progress=print):
+def run_local(study: Study, storage: str | Path, name: str, device=None, progress=print):
     """Run (or continue) ``study`` as experiment ``<storage>/<name>`` in this process; return
     its ``SweepOutcome``."""
-    from study.sweep import STUDY_FILE
-    from study.summary import SweepOutcome
-
-    validate_study(study)
-    if study["search"] is not None:
+    if study.search is not None:
         raise UserError("--local runs grid studies; an Optuna search needs Ray (drop --local)")
     path = Path(storage).expanduser().absolute() / name
     stored = path / STUDY_FILE
-    if stored.is_file() and json.loads(stored.read_text()) != study:
+    if stored.is_file() and json.loads(stored.read_text()) != study.definition:
         raise UserError(f"{path} holds another study: choose another --name (nothing there "
                         f"is overwritten)")
     path.mkdir(parents=True, exist_ok=True)
-    write_json(stored, study)
-    device = device or _default_device()
-    failed = 0
-    for number, config in enumerate(trial_configs(study)):
+    write_json(stored, study.definition)
+    device = device or default_device()
+    for number, config in enumerate(study.trial_configs()):
         folder = path / f"{trial_label(config['models'])}_local_{number:05d}"
         try:
-            _run_trial(config, folder, f"local_{number:05d}", study["checkpoints"]["keep"],
-                       device, progress)
+            _run_trial(config, folder, f"local_{number:05d}",
+                       study.definition["checkpoints"]["keep"], device, progress)
         except (Exception, KeyboardInterrupt) as error:
             (folder / ERROR_FILE).write_text(traceback.format_exc())
             if isinstance(error, KeyboardInterrupt):
                 raise
-            failed += 1
             progress(f"ERROR  {folder.name}: {type(error).__name__}: {error}")
     outcome = SweepOutcome.from_sweep(path)
     outcome.write_csv(path / "summary.csv")
     return outcome
 
 
-def _default_device():
-    from disentangle.runtime import default_device
-
-    return default_device()
-
-
 def _run_trial(config: dict, folder: Path, trial_id: str, keep: int, device, progress) -> None:
-    from trainables.runner import TrialRunner
-
     rows = _read_rows(folder)
     if rows and rows[-1].get("done"):
         progress(f"done   {folder.name} (finished before)")

@@ -23,19 +23,18 @@ SHIPPED = ROOT / "docs" / "results" / "cpu"
 
 def test_the_cpu_preset_is_two_stacks_of_about_equal_cost_one_thread_each():
     from study.config import load_study
-    from study.trials import trial_groups
 
     study = load_study("cpu")
-    groups = trial_groups(study)
+    groups, definition = study.trials, study.definition
     kinds = [sorted({model["model"] for model in group["models"]}) for group in groups]
     assert kinds == [["beta_vae", "vae"], ["factor_vae"]]
     assert [len(group["models"]) for group in groups] == [6, 3]
     assert all(group["hidden_dim"] == 128 for group in groups)
-    assert study["resources"]["cpus_per_trial"] == 1
-    assert study["resources"]["max_concurrent_trials"] == 2
+    assert definition["resources"]["cpus_per_trial"] == 1
+    assert definition["resources"]["max_concurrent_trials"] == 2
     # the paper-sized scores every 10k steps, a checkpoint every 2,000
-    assert study["metrics"]["paper_every"] * study["steps_per_epoch"] == 10_000
-    assert study["epochs"] * study["steps_per_epoch"] == 300_000
+    assert definition["metrics"]["paper_every"] * definition["steps_per_epoch"] == 10_000
+    assert definition["epochs"] * definition["steps_per_epoch"] == 300_000
 
 
 @pytest.mark.parametrize("stack, words", [
@@ -53,10 +52,9 @@ def test_stack_groups_name_every_kind_once(stack, words):
 
 def test_a_quick_study_stacked_in_groups_trains_one_trial_per_group():
     from study.config import load_study
-    from study.trials import trial_groups
 
     study = load_study("quick", ['stack=[["factor_vae", "vae"], ["beta_vae"]]'])
-    assert [sorted({m["model"] for m in g["models"]}) for g in trial_groups(study)] == [
+    assert [sorted({m["model"] for m in g["models"]}) for g in study.trials] == [
         ["factor_vae", "vae"], ["beta_vae"]]
 
 

@@ -67,7 +67,7 @@ def test_registered_with_the_factors_and_indices_of_dsprites(dsprites):
         # Its only state is the loaded dSprites it wraps: no second copy of the images.
         assert list(vars(data)) == ["dsprites"] and isinstance(data.dsprites, type(dsprites))
         # A study accepts it through the generic registry, and its options are dSprites'.
-        assert load_study("quick", [f"dataset.name={name}"])["dataset"]["name"] == name
+        assert load_study("quick", [f"dataset.name={name}"]).definition["dataset"]["name"] == name
         with pytest.raises(UserError, match="no option"):
             load_study("quick", [f"dataset.name={name}", "dataset.colour=1"])
 

@@ -106,7 +106,7 @@ def test_resuming_a_sweep_stopped_before_tune_saved_anything_starts_it(ray_clust
     study = load_study("quick", tiny(epochs=1) + ['variants=[{"model": "vae"}]'])
     experiment = tmp_path / "early"
     experiment.mkdir()
-    (experiment / "study.json").write_text(json.dumps(study))  # what a sweep writes first
+    (experiment / "study.json").write_text(json.dumps(study.definition))  # a sweep writes it first
     outcome = resume_sweep(experiment)
     assert len(outcome.trials) == 1 and outcome.unfinished == 0
     assert _rows(next(p for p in experiment.iterdir() if p.is_dir()))[-1]["steps"] == 3

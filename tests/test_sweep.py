@@ -10,7 +10,8 @@ import pytest
 
 from disentangle.errors import UserError
 from study.cli import main
-from study.config import apply_assignment, expand_variants, load_study
+from study.config import load_study
+from study.overrides import apply_assignment
 from study.presets import PRESETS
 
 
@@ -49,15 +50,17 @@ def test_set_edits_dotted_keys_list_positions_and_json_values():
     study = load_study("quick", ["training.lr=3e-4", "variants.1.beta=[2, 8]", "seeds=[0,1,2]",
                                  "steps_per_epoch=null", "variants.2.lr=1e-3",
                                  "asha.enabled=true"])
-    assert study["training"]["lr"] == 3e-4
-    assert study["variants"][1] == {"model": "beta_vae", "beta": [2, 8]}
-    assert study["variants"][2]["lr"] == 1e-3
-    assert study["seeds"] == [0, 1, 2] and study["steps_per_epoch"] is None
-    assert study["asha"]["enabled"] is True
+    definition = study.definition
+    assert definition["training"]["lr"] == 3e-4
+    assert definition["variants"][1] == {"model": "beta_vae", "beta": [2, 8]}
+    assert definition["variants"][2]["lr"] == 1e-3
+    assert definition["seeds"] == [0, 1, 2] and definition["steps_per_epoch"] is None
+    assert definition["asha"]["enabled"] is True
+    assert study.preset == "quick" and study.overrides[0] == "training.lr=3e-4"
     with pytest.raises(UserError, match="not a position"):
-        apply_assignment(study, "variants.7.beta=1")
+        apply_assignment(definition, "variants.7.beta=1")
     with pytest.raises(UserError, match="not key=value"):
-        apply_assignment(study, "epochs")
+        apply_assignment(definition, "epochs")
 
 
 def test_presets_are_plain_valid_data_and_paper_is_kim_and_mnih_grid():
@@ -84,8 +87,8 @@ def test_presets_are_plain_valid_data_and_paper_is_kim_and_mnih_grid():
     assert all(m["batch_size"] == 64 and m["lr"] == 1e-4 and m["latent_dim"] == 10
                and m["hidden_dim"] == 128 for m in models)   # Kim & Mnih's Table 1
     assert all(t["epochs"] * t["steps_per_epoch"] == 300_000 for t in trials)
-    assert 0 < paper["resources"]["gpus_per_trial"] < 1
-    assert len(expand_variants(paper["variants"])) == 12
+    assert 0 < paper.definition["resources"]["gpus_per_trial"] < 1
+    assert len({model.variant for model in paper.models}) == 12
     core = [config for _, config in generate_variants(param_space(load_study("core")))]
     assert len(core) == 1 and len(core[0]["models"]) == 27
 

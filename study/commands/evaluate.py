@@ -111,7 +111,7 @@ def parse_settings(items: list[str]) -> dict:
     reads one (a number, true/false, or text such as hist_gbt); a malformed item raises
     UserError (the values are checked against the metrics' settings later)."""
     from disentangle.errors import UserError
-    from study.config import parse_value
+    from study.overrides import parse_value
 
     settings = {}
     for item in items:

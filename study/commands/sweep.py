@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
+
+from study.presets import PRESETS
 
 HELP = "train a grid of VAE / beta-VAE / FactorVAE models with Ray Tune and score them"
 
@@ -33,8 +36,6 @@ Ray, one trial (one stack of models) after another."""
 
 def description() -> str:
     """The command's help, its preset list read from the presets themselves."""
-    from study.presets import PRESETS
-
     presets = "\n".join(f"  {name:<8} {preset['description']}" for name, preset in PRESETS.items())
     return DESCRIPTION_TEMPLATE.replace("{presets}", presets)
 
@@ -84,8 +85,7 @@ def register(commands) -> None:
 
 
 def run(args) -> int:
-    import json
-
+    # imported here: `vae-study --help` stays fast, and --local runs without Ray installed
     from study.config import load_study
 
     if args.resume:
@@ -93,14 +93,14 @@ def run(args) -> int:
 
         outcome = resume_sweep(args.resume)
     else:
-        assignments = list(args.assignments)
+        overrides = list(args.assignments)
         if args.cpus_per_trial is not None:
-            assignments.append(f"resources.cpus_per_trial={args.cpus_per_trial}")
+            overrides.append(f"resources.cpus_per_trial={args.cpus_per_trial}")
         if args.gpus_per_trial is not None:
-            assignments.append(f"resources.gpus_per_trial={args.gpus_per_trial}")
-        study = load_study(args.preset, assignments)
+            overrides.append(f"resources.gpus_per_trial={args.gpus_per_trial}")
+        study = load_study(args.preset, overrides)
         if args.show:
-            print(json.dumps(study, indent=2))
+            print(json.dumps(study.definition, indent=2))
             return 0
         name = args.name or f"{args.preset}-{time.strftime('%Y%m%d-%H%M%S')}"
         if args.local:
