@@ -4,6 +4,7 @@ registry and ``evaluate``'s default sets, datasets with random observations, and
 estimator against analytic Gaussians."""
 
 import inspect
+import pickle
 
 import numpy as np
 import pytest
@@ -455,6 +456,7 @@ def test_each_metric_function_is_made_from_its_spec():
         "The MIG metric (Chen et al. 2018)")
     assert "num_bins" in mig_metric.__doc__
     assert list(inspect.signature(total_correlation_metric).parameters)[1] == "posterior_function"
+    assert pickle.loads(pickle.dumps(sap_metric)) is sap_metric
 
 
 def test_evaluate_fast_default_set_and_flat_keys():

@@ -157,6 +157,7 @@ def metric_function(spec: MetricSpec, name: str) -> Callable[..., dict]:
                           arguments["random_state"], arguments["preset"], arguments["settings"])
 
     metric.__name__ = metric.__qualname__ = name
+    metric.__module__ = spec.summarise.__module__   # the metric's module, which binds ``name``
     metric.__signature__ = signature
     metric.__doc__ = metric_docstring(spec, source)
     return metric
