@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from disentangle.errors import UserError
+
 HELP = "turn a sweep's results into the papers' figures and a report with verdicts"
 
 DESCRIPTION = """\
@@ -65,9 +67,9 @@ def register(commands) -> None:
 
 
 def run(args) -> int:
+    # imported here, not at the top: `vae-study --help` stays fast
     from analysis.report import analyze
     from analysis.verdicts import Rule
-    from disentangle.errors import UserError
 
     if args.min_seeds < 2:
         raise UserError(f"--min-seeds {args.min_seeds}: a comparison over seeds needs at "

@@ -109,6 +109,7 @@ def add_common_options(
 
 
 def run_dsprites(args) -> int:
+    # imported here, not at the top: `vae-study --help` stays fast
     import numpy as np
 
     from disentangle.data.dsprites import load_dsprites
@@ -124,6 +125,7 @@ def run_dsprites(args) -> int:
 
 
 def run_faces(args) -> int:
+    # imported here, not at the top: `vae-study --help` stays fast
     import numpy as np
 
     from disentangle.data.celeba import load_celeba
@@ -163,6 +165,7 @@ def run_faces(args) -> int:
 
 
 def run_celeba(args) -> int:
+    # imported here, not at the top: `vae-study --help` stays fast
     import numpy as np
 
     from disentangle.data.celeba import load_celeba

@@ -4,7 +4,12 @@ the disentanglement metrics."""
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
+
+from disentangle.errors import UserError
+from disentangle.files import atomic_path, write_table, write_text
+from study.overrides import parse_value
 
 HELP = "score checkpoints, or any encoder, with the disentanglement metrics"
 
@@ -110,9 +115,6 @@ def parse_settings(items: list[str]) -> dict:
     """``["name=value", ...]`` -> {name: value}, each value read as ``vae-study sweep --set``
     reads one (a number, true/false, or text such as hist_gbt); a malformed item raises
     UserError (the values are checked against the metrics' settings later)."""
-    from disentangle.errors import UserError
-    from study.overrides import parse_value
-
     settings = {}
     for item in items:
         name, separator, text = item.partition("=")
@@ -123,8 +125,6 @@ def parse_settings(items: list[str]) -> dict:
 
 
 def run(args) -> int:
-    from disentangle.errors import UserError
-
     external = args.encoder is not None or args.codes is not None
     if args.needed_indices is not None or external:
         if args.checkpoints:
@@ -146,9 +146,9 @@ def run(args) -> int:
 
 def score_checkpoints(args) -> int:
     """Score every checkpoint of ``args`` on one set of draws; print and save the table."""
+    # imported here, not at the top: `vae-study --help` stays fast
     import numpy as np
 
-    from disentangle.errors import UserError
     from disentangle.external import load_dataset
     from disentangle.metrics import evaluate
     from disentangle.metrics.registry import result_columns, select_metrics
@@ -190,11 +190,10 @@ def score_checkpoints(args) -> int:
 
 def write_needed_indices(args, settings: dict) -> int:
     """Save the indices the evaluation of ``args`` needs codes for (``--needed-indices``)."""
+    # imported here, not at the top: `vae-study --help` stays fast
     import numpy as np
 
-    from disentangle.errors import UserError
     from disentangle.external import needed_indices
-    from disentangle.files import atomic_path
 
     if args.needed_indices.suffix != ".npy":
         raise UserError(f"--needed-indices {args.needed_indices}: name a .npy file")
@@ -211,12 +210,10 @@ def write_needed_indices(args, settings: dict) -> int:
 
 def score_external(args, settings: dict) -> int:
     """Score ``--encoder`` or ``--codes``: print the citable table, save the report."""
-    import json
-
+    # imported here, not at the top: `vae-study --help` stays fast
     import pandas as pd
 
     from disentangle.external import score_encoder
-    from disentangle.files import write_table, write_text
     from disentangle.metrics.citation import format_report, table_rows
 
     record = score_encoder(args.encoder, codes=args.codes, dataset=args.dataset,
@@ -235,6 +232,7 @@ def score_external(args, settings: dict) -> int:
 def format_row(row: dict) -> str:
     """``CKPT: kind (architecture)  BetaVAE 0.870  FactorVAE 0.715  ...  12.3 s``: every
     metric's headline score in the row."""
+    # imported here, not at the top: `vae-study --help` stays fast
     from disentangle.metrics.registry import METRICS
 
     scores = [f"{spec.name} {row[spec.main_key]:.3f}" for spec in METRICS.values()
@@ -245,11 +243,8 @@ def format_row(row: dict) -> str:
 
 def write_results(rows: list[dict], details: list[dict], columns: list[str], out: Path) -> None:
     """The table as CSV, or everything as JSON, written atomically."""
-    import json
-
+    # imported here, not at the top: `vae-study --help` stays fast
     import pandas as pd
-
-    from disentangle.files import write_table, write_text
 
     if out.suffix == ".json":
         write_text(out, json.dumps(details, indent=1))

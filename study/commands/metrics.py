@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from disentangle.files import write_table
+
 HELP = "check the BetaVAE and FactorVAE metrics on hand-built representations"
 
 DESCRIPTION = """\
@@ -43,10 +45,10 @@ def register(commands) -> None:
 
 
 def run_sanity(args) -> int:
+    # imported here, not at the top: `vae-study --help` stays fast
     import pandas as pd
 
     from analysis.figures import metric_sanity
-    from disentangle.files import write_table
     from disentangle.metrics.sanity import format_table, run_sanity_suite
 
     rows = run_sanity_suite(preset=args.preset, seed=args.seed)

@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from disentangle.errors import UserError
+from disentangle.navigation.settings import DEFAULT_ATTRIBUTES, DEFAULT_STRENGTHS
+from study.navigation.settings import Settings
+
 HELP = "edit face attributes along boundaries in each model's latent space; compare settings"
 
 DESCRIPTION = """\
@@ -41,8 +45,6 @@ examples:
 
 
 def register(commands) -> None:
-    from study.navigation.settings import Settings
-
     parser = commands.add_parser(
         "navigate", help=HELP, description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -97,8 +99,6 @@ def add_source_options(parser) -> None:
 
 def add_edit_options(parser, defaults) -> None:
     """What is edited, how, and how it is judged."""
-    from disentangle.navigation.settings import DEFAULT_ATTRIBUTES, DEFAULT_STRENGTHS
-
     parser.add_argument(
         "--attributes", nargs="+", default=None, metavar="NAME",
         help=f"attributes to edit, CelebA names (default: those of "
@@ -149,10 +149,9 @@ def add_classifier_options(parser, defaults) -> None:
 
 
 def run(args) -> int:
+    # imported here, not at the top: `vae-study --help` stays fast
     from analysis.navigation_report import write_navigation
-    from disentangle.errors import UserError
     from study.navigation.models import from_paths, from_sweep
-    from study.navigation.settings import Settings
     from study.navigation.workflow import run_study
 
     dataset, root, left_out = args.dataset or "faces", args.root, []

@@ -57,6 +57,7 @@ def register(commands) -> None:
 
 
 def run_import(args) -> int:
+    # imported here, not at the top: `vae-study --help` stays fast
     from disentangle.models import load_model
     from disentangle.models.pretrained import import_to_file
 
@@ -67,6 +68,7 @@ def run_import(args) -> int:
 
 
 def run_fetch(args) -> int:
+    # imported here, not at the top: `vae-study --help` stays fast
     from disentangle.models import load_model
     from disentangle.models.pretrained import DEFAULT_BASE_URL, fetch_pretrained, import_to_file
 
