@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.figures import (COLORS, PAGE_WIDTH, FigureFile, kind_style, label, new_figure,
-                              save)
+from analysis.plotting import (COLORS, PAGE_WIDTH, FigureFile, kind_style, label, new_figure,
+                               save)
 
 #: The quantities drawn, one panel each: the fast scores every epoch (lines) and, for the
 #: scores, the paper-sized ones where they were computed (points).

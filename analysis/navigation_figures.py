@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.figures import PAGE_WIDTH, FigureFile, new_figure, save
+from analysis.plotting import PAGE_WIDTH, FigureFile, new_figure, save
 from disentangle.navigation.model_study import STRIP_MULTIPLES, TRAVERSAL_VALUES
 
 MODE_STYLES = {"unconditional": "-", "conditional": "--"}

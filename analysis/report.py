@@ -20,10 +20,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.figures import FigureFile, all_figures, metric_sanity
+from analysis.figures import all_figures, metric_sanity
 from analysis.locatello.figures import locatello_figures
 from analysis.locatello.report import study_lines
 from analysis.papers import side_by_side
+from analysis.plotting import FigureFile
 from analysis.report_sections import (collapsed_lines, fitting_lines, papers_lines,
                                       selection_lines, summary_lines)
 from analysis.results import SweepResults, load_results, save_tables

@@ -9,7 +9,7 @@ import math
 
 import pandas as pd
 
-from analysis.figures import label
+from analysis.plotting import label
 from analysis.markdown import markdown_table
 from analysis.results import PAPER_PREFIX, preset_column, score_preset
 from analysis.selection import Selection

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.figures import PAGE_WIDTH, FigureFile, model_kinds, new_figure, save
+from analysis.plotting import PAGE_WIDTH, FigureFile, model_kinds, new_figure, save
 from analysis.results import model_name, score_column
 from disentangle.training import model_file
 

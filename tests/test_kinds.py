@@ -56,7 +56,8 @@ def test_the_vae_is_the_baseline_each_kind_reaches_at_its_neutral_value():
 
 
 def test_a_toy_kind_trains_sweeps_and_is_analysed(toy_kind, ray_cluster, tmp_path, tiny):
-    from analysis.figures import metrics_vs_hyperparameter, swept_kinds
+    from analysis.figures import metrics_vs_hyperparameter
+    from analysis.plotting import swept_kinds
     from analysis.results import load_results
     from disentangle.data import get_dataset
     from disentangle.training import Trainer

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.evidence import Rule
-from analysis.figures import (COLORS, PAGE_WIDTH, FigureFile, kind_style, model_kinds,
-                              new_figure, save, swept_kinds)
+from analysis.plotting import (COLORS, PAGE_WIDTH, FigureFile, kind_style, model_kinds,
+                               new_figure, save, swept_kinds)
 from analysis.locatello.claims import (CHANCE, CHANCE_MARGIN, decomposition, describe_design,
                                        selection_design)
 from analysis.locatello.scores import reported
