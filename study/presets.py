@@ -4,7 +4,7 @@ A preset describes a whole sweep. ``vae-study sweep --preset NAME --set key=valu
 from one of these dicts and changes single entries (dotted keys, list positions as numbers:
 ``--set training.lr=3e-4``, ``--set variants.1.beta=[2,4]``, ``--set seeds=[0,1,2]``).
 
-Keys (every preset has all of them; ``study.config`` rejects any other key):
+Keys (every preset has all of them; ``study.validation`` rejects any other key):
 
   description      one line shown by ``vae-study sweep --help``.
   dataset          ``name`` (a ``disentangle.data.DATASETS`` entry) and its options
