@@ -23,6 +23,7 @@ import pandas as pd
 from analysis.figures import all_figures, metric_sanity
 from analysis.locatello.figures import locatello_figures
 from analysis.locatello.report import study_lines
+from analysis.navigation.report import carry_navigation
 from analysis.papers import side_by_side
 from analysis.plotting import FigureFile
 from analysis.report_sections import (collapsed_lines, fitting_lines, papers_lines,
@@ -96,8 +97,6 @@ def analyze(sweep_dir: str | Path, out_dir: str | Path | None = None, *,
         raise UserError(f"{out_dir} exists and is not an earlier analysis (no {REPORT_FILE}); "
                         f"choose an empty or new folder with --out")
     sanity_table, sanity_source = load_sanity(sanity)
-    from analysis.navigation_report import carry_navigation
-
     with staged_folder(out_dir) as staging:
         analysis = write_analysis(results, staging, sanity_table, sanity_source, rule,
                                   traversals)

@@ -17,7 +17,7 @@ from disentangle.navigation.classifier import Classifier
 from disentangle.navigation.validation import auc_interval, recognised
 from disentangle.navigation.edits import EditCurves, edit_curves, edit_summary, matched
 from disentangle.navigation.model_study import EditPlan, ModelResult
-from analysis.navigation_statistics import cleanest, keeps
+from analysis.navigation.measures import cleanest, keeps
 
 STRENGTHS = np.array([0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0])
 
@@ -230,8 +230,8 @@ def study(side_rates: dict[str, list[float]], entries: dict | None = None, noise
 
 
 def test_verdicts_call_a_winner_only_when_the_intervals_separate(tmp_path):
-    from analysis.navigation_figures import interval_figure
-    from analysis.navigation_verdicts import judge
+    from analysis.navigation.figures import interval_figure
+    from analysis.navigation.verdicts import judge
 
     result = study({"A": [0.05, 0.052, 0.048], "B": [0.1, 0.11, 0.09]})
     clear = judge(result)
@@ -261,7 +261,7 @@ def test_verdicts_call_a_winner_only_when_the_intervals_separate(tmp_path):
 
 
 def test_too_few_seeds_or_a_classifier_at_chance_give_no_verdict():
-    from analysis.navigation_verdicts import judge
+    from analysis.navigation.verdicts import judge
 
     two = judge(study({"A": [0.05, 0.05], "B": [0.1, 0.1], "C": [0.2, 0.2, 0.2]}))
     assert two.lines[0].startswith("**No verdict**: fewer than two settings have 3 seeds")
@@ -283,7 +283,7 @@ def test_too_few_seeds_or_a_classifier_at_chance_give_no_verdict():
 
 
 def test_method_text_states_the_counts_actually_used():
-    from analysis.navigation_report import method_lines
+    from analysis.navigation.report import method_lines
     from disentangle.navigation.boundaries import Boundary
 
     result = study({"A": [0.05] * 3})
@@ -299,7 +299,7 @@ def test_method_text_states_the_counts_actually_used():
 
 
 def test_an_analysis_rewrite_keeps_the_navigation_section(tmp_path):
-    from analysis.navigation_report import SECTION_START, carry_navigation, merged_report
+    from analysis.navigation.report import SECTION_START, carry_navigation, merged_report
 
     previous, staging = tmp_path / "analysis", tmp_path / "staging"
     (previous / "navigation").mkdir(parents=True)

@@ -192,7 +192,7 @@ def test_a_sweep_of_other_data_is_refused():
 def test_public_celeba_models_without_labels(tmp_path, cache, monkeypatch):
     """The public CelebA checkpoints have no labels to navigate by here: the same route writes
     samples, traversals and reconstructions of the reference grid, and they are good."""
-    from analysis.navigation_report import write_navigation
+    from analysis.navigation.report import write_navigation
     from study.navigation.models import from_paths
     from study.navigation.settings import Settings
     from study.navigation.workflow import run_study

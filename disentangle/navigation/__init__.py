@@ -2,5 +2,6 @@
 
 ``data`` (labelled face images), ``classifier`` (the attribute classifier and its held-out
 check), ``boundaries`` (SVM boundaries, conditional directions), ``edits`` (edits at matched
-strength), ``model_study`` (one model through all of them). The verdicts' statistics are
-``analysis.navigation_statistics``; the application around them is ``study.navigation``."""
+strength), ``model_study`` (one model through all of them). What the edits measure per
+setting, the verdicts and the report are ``analysis.navigation``; the application around them
+is ``study.navigation``."""

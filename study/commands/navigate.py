@@ -150,7 +150,7 @@ def add_classifier_options(parser, defaults) -> None:
 
 def run(args) -> int:
     # imported here, not at the top: `vae-study --help` stays fast
-    from analysis.navigation_report import write_navigation
+    from analysis.navigation.report import write_navigation
     from study.navigation.models import from_paths, from_sweep
     from study.navigation.workflow import run_study
 

@@ -13,7 +13,7 @@ off a correlated one), and validated on held-out images. Every model then goes t
 
 Without labelled data (``--dataset celeba`` and no CelebA folder, e.g. for the public CelebA
 checkpoints) no boundary can be fitted: each model gets samples, traversals and reconstructions
-of the reference grid instead. ``analysis.navigation_report.write_navigation`` turns the
+of the reference grid instead. ``analysis.navigation.report.write_navigation`` turns the
 returned ``StudyResult`` into figures, tables, verdicts and the report section.
 """
 

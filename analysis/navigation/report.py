@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.navigation_figures import labelled_figures, unlabelled_figures
-from analysis.navigation_statistics import group_settings
 from analysis.markdown import markdown_table
-from analysis.navigation_tables import tables
-from analysis.navigation_verdicts import ALL, cell, judge
+from analysis.navigation.figures import labelled_figures, unlabelled_figures
+from analysis.navigation.measures import group_settings
+from analysis.navigation.tables import tables
+from analysis.navigation.verdicts import ALL, cell, judge
 from disentangle.files import staged_folder, write_text
 from disentangle.navigation.validation import MIN_AUC
 

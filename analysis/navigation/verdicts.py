@@ -9,7 +9,7 @@ The rules, in the order they apply (each is stated next to its verdict in the re
    judged.
 3. **Only settings whose reconstructions keep the attribute are compared on it**: every seed's
    reconstructions of the edited faces classified better than always guessing the commoner
-   true label (``analysis.navigation_statistics``); the edits are judged on decoded faces.
+   true label (``analysis.navigation.measures``); the edits are judged on decoded faces.
 4. **Edits are compared at the same change of the target attribute** (the matched change Δ),
    by their side effects there (mean |change| of the other recognised attributes); a setting
    whose edit does not reach Δ for every seed is listed as such, not compared on it.
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.navigation_statistics import SettingEdits, cleanest, estimate, setting_edits
+from analysis.navigation.measures import SettingEdits, cleanest, estimate, setting_edits
 
 ALL = "all judged attributes"
 
