@@ -56,11 +56,12 @@ class Rule:
     def describe(self) -> str:
         """The part of every claim's rule that the report states once."""
         return (f"every interval is two-sided at {format_level(self.level())}, computed from "
-                f"the seeds by the method its rule names (no resampling), and Bonferroni-"
+                f"the seeds by the method its rule names (deterministic: the same results give "
+                f"the same calls), and Bonferroni-"
                 f"corrected to {self.alpha:g}/k where k comparisons could each make the call, "
                 f"so each claim is wrongly confirmed at most {self.alpha / 2:.1%} and wrongly "
                 f"contradicted at most {self.alpha / 2:.1%} of the time where its rule's "
-                f"assumptions hold (the README's calibration table gives the simulated rates); "
+                f"assumptions hold (docs/analysis.md's calibration table gives the simulated rates); "
                 f"every compared setting needs at least {self.min_seeds} seeds")
 
     def seeds_note(self, comparisons: int = 1) -> str:
