@@ -28,9 +28,11 @@ KIM_MNIH = "Kim & Mnih 2018 (FactorVAE)"
 
 
 def beta_above_one(table: pd.DataFrame) -> pd.DataFrame:
+    """The β-VAE models above its neutral β (1, where it trains the VAE's objective)."""
     if "beta" not in table:
         return table.iloc[:0]
-    return table[(table["model"] == "beta_vae") & (table["beta"] > 1)]
+    return table[(table["model"] == "beta_vae")
+                 & (table["beta"] > kinds.neutral_value("beta_vae"))]
 
 
 def higgins_beta_beats_vae(table: pd.DataFrame, rule: Rule = Rule()) -> Verdict:
