@@ -19,10 +19,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analysis.plotting import (COLORS, PAGE_WIDTH, FigureFile, kind_style, label, new_figure,
                                save)
+from analysis.statistics import mean_interval
+from disentangle.result_names import paper
 
 #: The quantities drawn, one panel each: the fast scores every epoch (lines) and, for the
 #: scores, the paper-sized ones where they were computed (points).
@@ -56,21 +57,22 @@ REFERENCES = (
 )
 
 
-def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and the two-sided t-interval of the mean of ``values`` (NaN bounds below 2)."""
+def seeds_interval(values: np.ndarray) -> tuple[float, float, float]:
+    """Mean and 95% t-interval of the mean of the finite ``values`` (``mean_interval``): NaN
+    bounds below 2 values, the mean itself for both when they do not spread."""
     values = values[np.isfinite(values)]
-    mean = float(values.mean()) if len(values) else np.nan
     if len(values) < 2:
-        return mean, np.nan, np.nan
-    half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(
-        len(values))
-    return mean, mean - half, mean + half
+        return float(values.mean()) if len(values) else np.nan, np.nan, np.nan
+    if values.var(ddof=1) == 0:
+        return float(values.mean()), float(values.mean()), float(values.mean())
+    interval = mean_interval(values, 0.95)
+    return float(interval.estimate), float(interval.low), float(interval.high)
 
 
 def curve_table(epochs: pd.DataFrame) -> pd.DataFrame:
     """One row per setting, quantity and step: seeds, mean, 95% t-interval. Paper-sized
     scores are rows of their own (``paper_...``) at the steps they were computed."""
-    columns = [c for q in QUANTITIES for c in (q, f"paper_{q}")
+    columns = [c for q in QUANTITIES for c in (q, paper(q))
                if c in epochs and epochs[c].notna().any()]
     rows = []
     for (model, setting, steps), group in epochs.groupby(["model", "setting", "steps"],
@@ -79,7 +81,7 @@ def curve_table(epochs: pd.DataFrame) -> pd.DataFrame:
             values = group[column].to_numpy(dtype=float)
             if not np.isfinite(values).any():
                 continue
-            mean, low, high = t_interval(values)
+            mean, low, high = seeds_interval(values)
             rows.append({"model": model, "setting": setting, "steps": int(steps),
                          "quantity": column, "seeds": int(np.isfinite(values).sum()),
                          "mean": mean, "low": low, "high": high})
@@ -130,10 +132,10 @@ def _draw_panel(axis, table: pd.DataFrame, quantity: str, references: list[Refer
                   markersize=3, label=setting)
         axis.fill_between(group["steps"], group["low"], group["high"], color=color, alpha=0.18,
                           lw=0)
-        paper = table[(table["quantity"] == f"paper_{quantity}") & (table["setting"] == setting)]
-        if not paper.empty:
-            axis.errorbar(paper["steps"], paper["mean"],
-                          yerr=[paper["mean"] - paper["low"], paper["high"] - paper["mean"]],
+        sized = table[(table["quantity"] == paper(quantity)) & (table["setting"] == setting)]
+        if not sized.empty:
+            axis.errorbar(sized["steps"], sized["mean"],
+                          yerr=[sized["mean"] - sized["low"], sized["high"] - sized["mean"]],
                           fmt="o", color=color, markersize=3.5, capsize=2, lw=0.9)
     for reference in references:
         color = kind_style(reference.model, COLORS) if reference.model else "black"

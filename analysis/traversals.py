@@ -20,6 +20,7 @@ import pandas as pd
 
 from analysis.plotting import PAGE_WIDTH, FigureFile, model_kinds, new_figure, save
 from analysis.results import model_name, score_column
+from disentangle.result_names import kl_dim
 from disentangle.training import model_file
 
 TRAVERSAL_VALUES = np.linspace(-2.0, 2.0, 9)
@@ -64,7 +65,7 @@ def select_models(final: pd.DataFrame, trials: pd.DataFrame) -> tuple[list[Selec
 
 def reported_kl(row: pd.Series, latent_dim: int) -> np.ndarray:
     """The trial's last reported per-dimension KL (NaN where not reported)."""
-    return np.array([row.get(f"kl_dim_{d}", np.nan) for d in range(latent_dim)], dtype=float)
+    return np.array([row.get(kl_dim(d), np.nan) for d in range(latent_dim)], dtype=float)
 
 
 def measured_kl(model, images: np.ndarray) -> np.ndarray:

@@ -31,6 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from disentangle.result_names import (MODEL_STEPS_PER_SECOND, PAPER_PREFIX,  # noqa: E402
+                                      paper, without_preset)
 
 
 def parse_args():
@@ -53,8 +55,8 @@ def throughput(results) -> list[dict]:
         models = epochs["member"].nunique()
         steps = int(per_epoch["steps"].max())
         wall = float(per_epoch["time_this_iter_s"].sum())
-        training = (per_epoch["model_steps_per_second"].median()
-                    if "model_steps_per_second" in per_epoch else float("nan"))
+        training = (per_epoch[MODEL_STEPS_PER_SECOND].median()
+                    if MODEL_STEPS_PER_SECOND in per_epoch else float("nan"))
         rows.append({"trial": tune_trial, "models": models, "steps": steps,
                      "epochs": len(per_epoch), "wall_seconds": round(wall),
                      "model_steps_per_second_training": round(float(training), 2),
@@ -88,11 +90,11 @@ def status_page(record: dict, curves, step: int, paper: bool) -> str:
     at = curves[curves["steps"] == step]
     for setting, rows in at.groupby("setting", sort=False):
         cells = [setting, str(int(rows["seeds"].max()))]
-        for quantity in ("reconstruction", "kl", "paper_beta_vae_score",
-                         "paper_factor_vae_score", "paper_mig_score"):
+        for quantity in ("reconstruction", "kl", paper("beta_vae_score"),
+                         paper("factor_vae_score"), paper("mig_score")):
             row = rows[rows["quantity"] == quantity]
-            if row.empty and quantity.startswith("paper_"):   # no paper scores: the fast ones
-                row = rows[rows["quantity"] == quantity.removeprefix("paper_")]
+            if row.empty and quantity.startswith(PAPER_PREFIX):  # no paper scores: fast ones
+                row = rows[rows["quantity"] == without_preset(quantity)]
             if row.empty:
                 cells.append("–")
                 continue

@@ -7,9 +7,10 @@ seeds. Its scalars are grouped by what they are (``scalar_tag``; the groups are 
 their mean over those steps), ``kl_per_dim/`` (KL of each latent dimension), ``scores/`` (the
 disentanglement scores) and ``speed/``; Tune's own bookkeeping (``done``, timings, iteration
 counters) is not written (the sweep turns Tune's TensorBoard logger off). The image panels
-(reconstructions, latent traversals) go into the same run. Every run carries the same hyperparameter keys: the kind, the
-setting, the seed and every registered kind's hyperparameter (NaN where it is not the model's),
-so the HParams table has one column per hyperparameter whatever the kinds in the sweep.
+(reconstructions, latent traversals) go into the same run. Every run carries the same
+hyperparameter keys: the kind, the setting, the seed and every registered kind's
+hyperparameter (NaN where it is not the model's), so the HParams table has one column per
+hyperparameter whatever the kinds in the sweep.
 Every scalar's horizontal axis is the training step, so runs with other epoch lengths line up.
 
 Each epoch's events go to their own file, closed before ``write`` returns: tensorboardX writes
