@@ -112,27 +112,25 @@ def sized_study(args, log) -> tuple[Study, dict]:
 
 
 def best_and_median_weights(results, out: Path) -> Path:
-    """bf16 weights of the best and the median model of each kind (by the report's FactorVAE
-    score), with their identity, in one file."""
+    """bf16 weights of the best and the median model of each kind among those the verdicts
+    use (by the report's FactorVAE score: ``analysis.traversals.select_models``, which picks
+    the traversals' models), with their identity, in one file."""
     import torch
 
     from analysis.results import score_column
-    from analysis.selection import select_models
+    from analysis.selection import select_models as verdict_models
+    from analysis.traversals import select_models as best_and_median
     from disentangle.models import load_model
-    from disentangle.training import model_file
 
-    used = select_models(results.epochs, results.trials).table
+    used = verdict_models(results.epochs, results.trials).table
     score = score_column(used, "factor_vae")
-    folders = results.trials.set_index("trial_id")["checkpoint"]
     bundle = {}
-    for kind, rows in used.groupby("model", sort=False):
-        rows = rows.sort_values(score, ascending=False)
-        for role, row in (("best", rows.iloc[0]), ("median", rows.iloc[len(rows) // 2])):
-            model = load_model(model_file(folders[row["trial_id"]], row["member"]))
-            bundle[f"{kind}/{role}"] = {
-                "info": model.info, "score": float(row[score]), "setting": row["setting"],
-                "seed": int(row["seed"]),
-                "state": {k: v.to(torch.bfloat16) for k, v in model.state_dict().items()}}
+    for chosen in best_and_median(used, results.trials)[0]:
+        model = load_model(chosen.checkpoint_file)
+        bundle[f"{chosen.row['model']}/{chosen.role}"] = {
+            "info": model.info, "score": float(chosen.row[score]),
+            "setting": chosen.row["setting"], "seed": int(chosen.row["seed"]),
+            "state": {k: v.to(torch.bfloat16) for k, v in model.state_dict().items()}}
     torch.save(bundle, out)
     return out
 
