@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from disentangle.result_names import (MODEL_STEPS_PER_SECOND, PAPER_PREFIX,  # noqa: E402
-                                      paper, without_preset)
+                                      without_preset)
 
 
 def parse_args():
@@ -90,8 +90,8 @@ def status_page(record: dict, curves, step: int, paper: bool) -> str:
     at = curves[curves["steps"] == step]
     for setting, rows in at.groupby("setting", sort=False):
         cells = [setting, str(int(rows["seeds"].max()))]
-        for quantity in ("reconstruction", "kl", paper("beta_vae_score"),
-                         paper("factor_vae_score"), paper("mig_score")):
+        for quantity in ("reconstruction", "kl", PAPER_PREFIX + "beta_vae_score",
+                         PAPER_PREFIX + "factor_vae_score", PAPER_PREFIX + "mig_score"):
             row = rows[rows["quantity"] == quantity]
             if row.empty and quantity.startswith(PAPER_PREFIX):  # no paper scores: fast ones
                 row = rows[rows["quantity"] == without_preset(quantity)]
