@@ -6,7 +6,7 @@ Every study is drawn at a preset's shape (``SHAPES``: quick, 3 kinds × 3 seeds;
 4 β and 4 γ × 3 seeds; locatello, 6 kinds × 6 values × 5 seeds) with seed noise of standard
 deviation 1, ``normal`` or ``skewed`` (a lognormal, σ = 0.5, centred and scaled: skewness 1.75,
 as a reconstruction error or a score bunched at one end of its range is),
-and decided by the very function the report uses (``analysis.rules``). Three scenarios:
+and decided by the very function the report uses (``analysis.verdicts.rules``, ``analysis.locatello.rules``). Three scenarios:
 
 - **false confirmed**: the claim false but as near confirmation as it can be (every compared
   setting on the threshold, or, where the call needs every one of several intervals, one of
@@ -30,8 +30,9 @@ from typing import Callable
 import numpy as np
 from scipy import stats
 
-from analysis import rules
+from analysis.locatello import rules as locatello_rules
 from analysis.locatello.statistics import transfer
+from analysis.verdicts import rules
 
 ALPHA = 0.05
 #: Shapes of the presets: settings per role and seeds per setting.
@@ -221,7 +222,7 @@ def locatello(draw, shape, scenario):
     near, far = {"confirm": (1.0, 0.0), "contradict": (1.0, FAR), "power": (0.5, 0.5)}[scenario]
     kinds = {k: seed_share_groups(draw, shape["values"], near if k == 0 else far)
              for k in range(shape["kinds"])}
-    return rules.seed_shares(kinds, 0.5, ALPHA)
+    return locatello_rules.seed_shares(kinds, 0.5, ALPHA)
 
 
 def nested(draw, shape, objective_sd: list[float], inner_sd: float) -> list[list[np.ndarray]]:
@@ -247,7 +248,7 @@ def locatello_objective(draw, shape, scenario):
     boundary = [1.0] + ([0.0] * (metrics - 1) if scenario == "confirm" else [1.0] * (metrics - 1))
     sd = [0.5] * metrics if scenario == "power" else boundary
     objectives = nested(draw, shape, sd, np.sqrt(0.5))
-    return rules.objective_below(objectives, [f"m{i}" for i in range(metrics)], 0.5, ALPHA)
+    return locatello_rules.objective_below(objectives, [f"m{i}" for i in range(metrics)], 0.5, ALPHA)
 
 
 def shared_kinds(draw, shape, loading: float) -> list[np.ndarray]:
@@ -285,7 +286,7 @@ def locatello_selection(draw, shape, scenario):
         if scenario == "confirm" else 0.0
     kinds = shared_kinds(draw, shape, loading)
     names = [f"m{i}" for i in range(shape["metrics"] - 1)] + ["u0", "u1", "u2"]
-    return rules.no_reliable_selection(kinds, [1] * len(names), names, names,
+    return locatello_rules.no_reliable_selection(kinds, [1] * len(names), names, names,
                                        names[:shape["metrics"] - 1], SELECTION_MARGIN, ALPHA)
 
 

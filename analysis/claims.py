@@ -1,250 +1,121 @@
-"""The papers' claims about training, each stated as its paper states it, with its rule.
+"""Verdicts on the papers' claims: every claim of the report, in order, and how collapsed models
+count.
 
-Higgins et al. 2017: β > 1 beats the VAE on the BetaVAE metric. Kim & Mnih 2018, split as the
-paper states them: (a) β-VAE's reconstruction error rises with β; (b) its disentanglement has
-an optimum in β (it rises from β = 1 to a best β and falls beyond it: an interior maximum, not
-a monotone rise); (c) FactorVAE keeps its reconstruction near the VAE's across γ while β-VAE
-loses it; and FactorVAE's headline, a better trade-off: a higher disentanglement score at
-matched reconstruction. Locatello et al. 2019: the random seed matters as much as the
-hyperparameter, as a variance decomposition.
+Each claim is stated as its paper states it and decided by a rule written in one sentence next
+to its verdict, naming its interval (``analysis.verdicts.training``, ``analysis.verdicts.metrics``,
+``analysis.locatello.claims``): **confirmed** when the intervals support it, **contradicted**
+when they exclude it, **inconclusive** when they do neither, **not enough data** when a setting
+has fewer than ``Rule.min_seeds`` models, the design is too small for the rule's interval or a
+number was not reported (``analysis.verdicts.framework``). ``multiplicity`` states what testing several
+claims at once does to the chance of a wrong call. The models are those ``analysis.selection``
+keeps: finished, at a common step, one score preset, β = 1 once.
 
-Every function takes the selected models (``analysis.selection``: one row per finished model at
-the common step, β = 1 counted once) and a ``Rule``, and returns a ``Verdict``; the decision is
-``analysis.rules``' function of the same name's family, on this one study.
+Collapsed models. A model none of whose latent dimensions varies (every one below the FactorVAE
+metric's pruning threshold) scores 0 on the FactorVAE metric by its convention, although a
+representation without information is at chance, 1/K, on any classifier. The claims that use
+the FactorVAE score count such models as scored (0); each is decided again with them left out,
+and a verdict that changes with that choice is **inconclusive**.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from analysis import rules
-from analysis.evidence import (INCONCLUSIVE, Rule, Verdict, enough, groups_of, mean_sd, one,
-                               ordered_groups, reference, too_few, with_baseline)
-from analysis.results import score_column
-from disentangle import kinds
+from analysis.locatello.claims import (
+    locatello_seed_vs_hyperparameter,
+    no_metric_selects_for_the_others,
+    objective_matters_less,
+)
+from analysis.results import PAPER_PREFIX, score_preset
+from analysis.verdicts.framework import (
+    INCONCLUSIVE,
+    NOT_ENOUGH_DATA,
+    Rule,
+    Verdict,
+)
+from analysis.verdicts.metrics import (
+    kim_mnih_critique_on_trained_models,
+    kim_mnih_discriminator_tracks_tc,
+    kim_mnih_metric_critique,
+    kim_mnih_tc_falls_with_gamma,
+)
+from analysis.verdicts.training import (
+    higgins_beta_beats_vae,
+    kim_mnih_better_tradeoff,
+    kim_mnih_disentanglement_peaks,
+    kim_mnih_reconstruction_kept,
+    kim_mnih_reconstruction_rises,
+)
 
-KIM_MNIH = "Kim & Mnih 2018 (FactorVAE)"
+#: The claims decided on the FactorVAE score, where collapsed models' 0 matters.
+ON_FACTOR_VAE_SCORE = (kim_mnih_disentanglement_peaks, kim_mnih_better_tradeoff,
+                       locatello_seed_vs_hyperparameter, objective_matters_less,
+                       no_metric_selects_for_the_others)
 
 
-def beta_above_one(table: pd.DataFrame) -> pd.DataFrame:
-    """The β-VAE models above its neutral β (1, where it trains the VAE's objective)."""
-    if "beta" not in table:
-        return table.iloc[:0]
-    return table[(table["model"] == "beta_vae")
-                 & (table["beta"] > kinds.neutral_value("beta_vae"))]
+def collapsed(table: pd.DataFrame) -> pd.Series:
+    """Which models collapsed: no active dimension for the FactorVAE metric (its
+    ``factor_vae_active_dims`` is 0, or, when that was not reported, it warned), in the score
+    preset of ``table``."""
+    prefix = PAPER_PREFIX if score_preset(table) == "paper" else ""
+    active, warning = f"{prefix}factor_vae_active_dims", f"{prefix}factor_vae_warning"
+    if active in table:
+        return (table[active] == 0).fillna(False).astype(bool)
+    if warning in table:
+        return table[warning].notna()
+    return pd.Series(False, index=table.index)
 
 
-def higgins_beta_beats_vae(table: pd.DataFrame, rule: Rule = Rule()) -> Verdict:
-    """Higgins et al. 2017: β-VAE with β > 1 scores higher than the VAE on the BetaVAE metric."""
-    score = score_column(table, "beta_vae")
-    verdict = Verdict("higgins", "Higgins et al. 2017 (β-VAE)",
-                      "β-VAE with some β > 1 scores higher than the VAE on the BetaVAE metric.",
-                      rule=f"for each β > 1, Welch's t interval of its mean {score} minus the "
-                           f"VAE's, Bonferroni over the β tried; confirmed when some β's "
-                           f"interval lies above 0, contradicted when every β's lies below 0")
-    if score not in table:
-        verdict.missing.append(f"no {score} reported")
+def robust_to_collapse(claim, table: pd.DataFrame, rule: Rule) -> Verdict:
+    """``claim`` on ``table``, inconclusive when leaving the collapsed models out changes it."""
+    verdict = claim(table, rule)
+    mask = collapsed(table)
+    if not mask.any():
         return verdict
-    rows, name = reference(table)
-    vae = rows[score].dropna().to_numpy(dtype=float)
-    candidates = groups_of(beta_above_one(table), score)
-    verdict.count({name: vae, **candidates})
-    if not candidates:
-        verdict.missing.append("no β-VAE models with β > 1")
-    verdict.missing += too_few({name: vae, **candidates}, rule, max(1, len(candidates)))
-    usable = enough(candidates, rule)
-    if not usable or len(vae) < rule.min_seeds:
+    without = claim(table[~mask], rule)
+    count = int(mask.sum())
+    if without.verdict == verdict.verdict:
+        verdict.evidence.append(f"the same verdict with the {count} collapsed model(s) left out "
+                                f"instead of scored 0")
         return verdict
-    decision = rules.some_beat(one(vae), {s: one(v) for s, v in usable.items()}, rule.alpha)
-    verdict.evidence.append(f"score: {score}; {name} {mean_sd(vae)}")
-    verdict.evidence += [f"{setting} {mean_sd(usable[setting])}: difference "
-                         f"{interval.take(0).describe()}"
-                         for setting, interval in decision.intervals.items()]
-    best = max(usable, key=lambda setting: np.mean(usable[setting]))
-    verdict.evidence.append(f"best β by mean score: {best}")
-    verdict.evidence.append(rule.power_line(min(len(v) for v in usable.values()),
-                                            decision.comparisons))
-    return verdict.settle(decision)
+    if verdict.verdict == INCONCLUSIVE:
+        verdict.evidence.append(f"with the {count} collapsed model(s) left out instead of scored "
+                                f"0: {without.verdict}")
+        return verdict
+    verdict.evidence.append(f"with the {count} collapsed model(s) left out instead of scored 0 "
+                            f"the verdict would be {without.verdict}, not {verdict.verdict}: it "
+                            f"depends on how collapsed models count, so it is inconclusive")
+    verdict.verdict = INCONCLUSIVE
+    return verdict
 
 
-def kim_mnih_disentanglement_peaks(table: pd.DataFrame, rule: Rule = Rule()) -> Verdict:
-    """Kim & Mnih 2018 (b): disentanglement has an optimum in β, an interior maximum."""
-    score = score_column(table, "factor_vae")
-    verdict = Verdict(
-        "disentanglement_vs_beta", KIM_MNIH,
-        "β-VAE's disentanglement (FactorVAE metric) has an optimum in β: it rises from β = 1 "
-        "(the VAE) to a best β and falls beyond it (an interior maximum, not a monotone rise).",
-        rule=f"Welch's t intervals of each inner β's mean {score} minus each end's (the VAE "
-             f"and the largest β), Bonferroni over the larger of the inner β's count and 2; "
-             f"confirmed when some inner β lies above both ends, contradicted when an end lies "
-             f"above every inner β (the maximum at an end)")
-    if score not in table:
-        verdict.missing.append(f"no {score} reported")
-        return verdict
-    rows = with_baseline(table, "beta_vae")
-    ordered = ordered_groups(verdict, rows, score, "beta_vae", rule, "score")
-    if ordered is None:
-        return verdict
-    if len(ordered) < 3:
-        verdict.missing.append("an interior maximum needs 3 values of β (the VAE and two "
-                               "β > 1) with enough models")
-        return verdict
-    decision = rules.interior_maximum({s: one(v) for s, v in ordered.items()}, rule.alpha)
-    verdict.evidence += [f"{pair} {interval.take(0).describe()}"
-                         for pair, interval in decision.intervals.items()]
-    best = max(ordered, key=lambda setting: np.mean(ordered[setting]))
-    verdict.evidence.append(f"best β by mean score: {best}")
-    verdict.evidence.append(rule.power_line(min(len(v) for v in ordered.values()),
-                                            decision.comparisons))
-    return verdict.settle(decision)
+def all_verdicts(table: pd.DataFrame, sanity: pd.DataFrame | None = None,
+                 rule: Rule = Rule()) -> list[Verdict]:
+    """Every claim of the report, in the report's order, on the selected models ``table``."""
+    def decide(claim):
+        return robust_to_collapse(claim, table, rule) if claim in ON_FACTOR_VAE_SCORE \
+            else claim(table, rule)
+
+    return [decide(higgins_beta_beats_vae), decide(kim_mnih_reconstruction_rises),
+            decide(kim_mnih_disentanglement_peaks), decide(kim_mnih_reconstruction_kept),
+            decide(kim_mnih_better_tradeoff), decide(kim_mnih_tc_falls_with_gamma),
+            decide(kim_mnih_discriminator_tracks_tc), kim_mnih_metric_critique(sanity),
+            decide(kim_mnih_critique_on_trained_models),
+            decide(locatello_seed_vs_hyperparameter), decide(objective_matters_less),
+            decide(no_metric_selects_for_the_others)]
 
 
-def kim_mnih_reconstruction_rises(table: pd.DataFrame, rule: Rule = Rule()) -> Verdict:
-    """Kim & Mnih 2018 (a): β-VAE's reconstruction error rises with β (the VAE as β = 1)."""
-    verdict = Verdict("reconstruction_vs_beta", KIM_MNIH,
-                      "β-VAE's reconstruction error rises with β (the VAE being β = 1).",
-                      rule="the least-squares slope of the settings' mean reconstruction error "
-                           "over their order in β (the VAE as β = 1; with two settings, their "
-                           "difference), with its Welch–Satterthwaite t interval; confirmed "
-                           "when it lies above 0, contradicted when it lies below 0")
-    if "reconstruction" not in table:
-        verdict.missing.append("no reconstruction reported")
-        return verdict
-    rows = with_baseline(table, "beta_vae")
-    ordered = ordered_groups(verdict, rows, "reconstruction", "beta_vae", rule,
-                             "reconstruction error")
-    if ordered is None:
-        return verdict
-    decision = rules.monotone([one(v) for v in ordered.values()], 1, rule.alpha)
-    verdict.evidence.append(f"slope of the mean error per step in β "
-                            f"{decision.intervals['slope'].take(0).describe(2)}")
-    verdict.evidence.append(rule.power_line(min(len(v) for v in ordered.values())))
-    return verdict.settle(decision)
-
-
-def kim_mnih_reconstruction_kept(table: pd.DataFrame, rule: Rule = Rule()) -> Verdict:
-    """Kim & Mnih 2018 (c): FactorVAE keeps reconstruction near the VAE's across γ while β-VAE
-    loses it, with a stated non-inferiority margin."""
-    margin = rule.reconstruction_margin
-    verdict = Verdict(
-        "reconstruction_kept", KIM_MNIH,
-        "FactorVAE keeps its reconstruction near the VAE's across γ, while β-VAE loses it.",
-        rule=f"for each setting, its mean reconstruction error relative to the VAE's (mean / "
-             f"VAE mean − 1), with the non-inferiority margin {margin:.0%}; intervals are "
-             f"Welch's t on the log of the ratio (delta method), Bonferroni over the settings; "
-             f"confirmed when every γ's interval lies below +{margin:.0%} and some β > 1's "
-             f"above it, contradicted when some γ's lies above it or every β > 1's below it")
-    if "reconstruction" not in table:
-        verdict.missing.append("no reconstruction reported")
-        return verdict
-    rows, name = reference(table)
-    vae = rows["reconstruction"].dropna().to_numpy(dtype=float)
-    gammas = groups_of(table, "reconstruction", ["factor_vae"])
-    betas = groups_of(beta_above_one(table), "reconstruction")
-    verdict.count({name: vae, **betas, **gammas})
-    for what, groups in (("FactorVAE", gammas), ("β-VAE with β > 1", betas)):
-        if not groups:
-            verdict.missing.append(f"no {what} models")
-    verdict.missing += too_few({name: vae, **gammas, **betas}, rule,
-                               max(1, len(gammas) + len(betas)))
-    gammas, betas = enough(gammas, rule), enough(betas, rule)
-    if not gammas or not betas or len(vae) < rule.min_seeds:
-        return verdict
-    decision = rules.kept_and_lost(one(vae), {s: one(v) for s, v in gammas.items()},
-                                   {s: one(v) for s, v in betas.items()}, margin, rule.alpha)
-    verdict.evidence.append(f"{name} reconstruction error {mean_sd(vae, 2)}")
-    verdict.evidence += [f"{setting} {mean_sd(values, 2)}: relative to the VAE "
-                         f"{decision.intervals[setting].take(0).describe(3)}"
-                         for setting, values in {**gammas, **betas}.items()]
-    verdict.evidence.append(rule.power_line(min(len(v) for v in {**gammas, **betas}.values()),
-                                            decision.comparisons))
-    return verdict.settle(decision)
-
-
-def kim_mnih_better_tradeoff(table: pd.DataFrame, rule: Rule = Rule()) -> Verdict:
-    """Kim & Mnih 2018: FactorVAE reaches a higher disentanglement score than β-VAE at the same
-    reconstruction error, compared at matched reconstruction."""
-    score = score_column(table, "factor_vae")
-    verdict = Verdict(
-        "better_tradeoff", KIM_MNIH,
-        "FactorVAE gives a better reconstruction/disentanglement trade-off than β-VAE: a higher "
-        "FactorVAE score at the same reconstruction error.",
-        rule="for each γ, FactorVAE's mean score minus β-VAE's at the same mean reconstruction "
-             "error (linear between the β-VAE settings' means, the VAE as β = 1, held flat "
-             "beyond them), with a Welch–Satterthwaite t interval of the linearised gap (delta "
-             "method), Bonferroni over the γ; a γ that reconstructs better than every β "
-             "setting can only confirm, one that reconstructs worse than every β setting "
-             "(compared with the worst-reconstructing one) can only contradict; confirmed when "
-             "some γ's interval lies above 0, contradicted when every γ's lies below 0")
-    if score not in table or "reconstruction" not in table:
-        verdict.missing.append(f"{score} or reconstruction not reported")
-        return verdict
-    columns = ["reconstruction", score]
-    rows, name = reference(table)
-    curve = {**groups_of(rows, columns), **groups_of(beta_above_one(table), columns)}
-    gammas = groups_of(table, columns, ["factor_vae"])
-    verdict.count({**curve, **gammas})
-    verdict.missing += too_few({**curve, **gammas}, rule, max(1, len(gammas)))
-    curve, gammas = enough(curve, rule), enough(gammas, rule)
-    if len(curve) < 2 or not gammas:
-        verdict.missing.append("need the VAE or a β-VAE setting and another β-VAE setting, and "
-                               "a FactorVAE setting, each with enough models")
-        return verdict
-    decision = rules.better_tradeoff([one(v) for v in curve.values()],
-                                     {s: one(v) for s, v in gammas.items()}, rule.alpha)
-    verdict.evidence.append(f"score: {score}; β-VAE curve: " + "; ".join(
-        f"{c} reconstruction {mean_sd(v[:, 0], 2)}, score {mean_sd(v[:, 1])}"
-        for c, v in curve.items()))
-    lowest = min(v[:, 0].mean() for v in curve.values())
-    highest = max(v[:, 0].mean() for v in curve.values())
-    for setting, values in gammas.items():
-        where = ("; reconstructs better than every β-VAE setting: can only confirm"
-                 if values[:, 0].mean() < lowest else
-                 "; reconstructs worse than every β-VAE setting: can only contradict"
-                 if values[:, 0].mean() > highest else "")
-        verdict.evidence.append(
-            f"{setting}: reconstruction {mean_sd(values[:, 0], 2)}, score "
-            f"{mean_sd(values[:, 1])}; score above β-VAE's at the same reconstruction "
-            f"{decision.intervals[setting].take(0).describe()}{where}")
-    verdict.evidence.append(rule.power_line(min(len(v) for v in {**curve, **gammas}.values()),
-                                            decision.comparisons))
-    return verdict.settle(decision)
-
-
-def locatello_seed_vs_hyperparameter(table: pd.DataFrame, rule: Rule = Rule()) -> Verdict:
-    """Locatello et al. 2019: the random seed matters as much as the hyperparameter."""
-    score = score_column(table, "factor_vae")
-    share = rule.seed_share
-    verdict = Verdict(
-        "locatello", "Locatello et al. 2019",
-        "The random seed matters as much as the hyperparameter: within a model kind, the seeds "
-        "account for at least as much of the disentanglement score's variance as the "
-        "hyperparameter.",
-        rule=f"the seeds' share of the {score} variance within each swept kind over the "
-             f"settings swept (fixed effects: the variance of a model drawn at random from "
-             f"the kind's grid), with its exact noncentral F interval (it assumes normal seed "
-             f"noise, not normal settings); confirmed when every kind's interval lies above "
-             f"{share:g}, contradicted when every kind's lies below {share:g} "
-             f"(intersection–union tests: no correction)")
-    if score not in table:
-        verdict.missing.append(f"no {score} reported")
-        return verdict
-    usable = {}
-    for kind in kinds.KINDS.values():
-        groups = groups_of(table, score, [kind.key]) if kind.hyperparameter else {}
-        verdict.count(groups)
-        if groups and len(enough(groups, rule)) < 2:
-            verdict.missing.append(f"{kind.name}: {len(enough(groups, rule))} setting(s) with "
-                                   f"enough models, need 2")
-            verdict.missing += too_few(groups, rule)
-        elif groups:
-            usable[kind.name] = enough(groups, rule)
-    if not usable:
-        return verdict
-    decision = rules.seed_shares({k: [one(v) for v in groups.values()]
-                                  for k, groups in usable.items()}, share, rule.alpha)
-    verdict.evidence += [f"{kind} over {len(usable[kind])} settings: seeds' share of the "
-                         f"variance {interval.take(0).describe(2)}"
-                         for kind, interval in decision.intervals.items()]
-    return verdict.settle(decision)
+def multiplicity(verdicts: list[Verdict], rule: Rule = Rule()) -> str:
+    """The family-wise error of the verdicts that were decided (every outcome but not enough
+    data, the sanity suite's exact evaluation aside): each is a wrong call at most α of the
+    time (α/2 each way), so at least one of k is at most min(1, k α) (Bonferroni's union
+    bound), whatever their dependence."""
+    tested = [v for v in verdicts if v.verdict != NOT_ENOUGH_DATA and v.key != "metric_critique"]
+    bound = min(1.0, len(tested) * rule.alpha)
+    return (f"**Several claims at once.** {len(tested)} claim(s) were tested on seeds here "
+            f"(those not *not enough data*, the sanity suite's exact evaluation aside). Each "
+            f"makes a wrong call (confirmed or contradicted when the truth is at its threshold) "
+            f"at most {rule.alpha:.0%} of the time, so the chance that at least one of them is "
+            f"wrong is at most {bound:.0%} (Bonferroni's union bound); "
+            f"`--alpha {rule.alpha / max(1, len(tested)):.3g}` would hold it at "
+            f"{rule.alpha:.0%}, at the cost of power.")

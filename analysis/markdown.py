@@ -27,3 +27,8 @@ def markdown_table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -
     rows = [line(cell(column, value) for column, value in zip(frame.columns, row))
             for row in frame.itertuples(index=False)]
     return [header, "|" + "---|" * frame.shape[1]] + rows
+
+
+def rows_table(header: list[str], rows: list[list]) -> list[str]:
+    """Rows of cells under ``header`` as markdown lines."""
+    return markdown_table(pd.DataFrame(rows, columns=header))

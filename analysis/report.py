@@ -3,7 +3,7 @@
 ``analyze(sweep_dir, out_dir)`` is the whole analysis: read the sweep (``analysis.results``),
 choose the models the verdicts use (``analysis.selection``), save the tables, draw the figures
 (``analysis.figures``, ``analysis.traversals``, ``analysis.locatello``), decide the verdicts
-(``analysis.verdicts``), set the papers' numbers beside ours (``analysis.papers``) and write the
+(``analysis.claims``), set the papers' numbers beside ours (``analysis.papers``) and write the
 report. Everything is written into a temporary folder next to ``out_dir`` and moved into
 place at the end, so an interrupted run leaves the previous analysis untouched.
 
@@ -20,18 +20,30 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.claims import all_verdicts, multiplicity
 from analysis.figures import all_figures, metric_sanity
 from analysis.locatello.figures import locatello_figures
 from analysis.locatello.report import study_lines
 from analysis.navigation.report import carry_navigation
 from analysis.papers import side_by_side
 from analysis.plotting import FigureFile
-from analysis.report_sections import (collapsed_lines, fitting_lines, papers_lines,
-                                      selection_lines, summary_lines)
+from analysis.report_sections import (
+    collapsed_lines,
+    fitting_lines,
+    papers_lines,
+    selection_lines,
+    summary_lines,
+)
 from analysis.results import SweepResults, load_results, save_tables
 from analysis.selection import Selection, select_models
-from analysis.verdicts import (CONFIRMED, CONTRADICTED, INCONCLUSIVE, NOT_ENOUGH_DATA, Rule,
-                               Verdict, all_verdicts, multiplicity)
+from analysis.verdicts.framework import (
+    CONFIRMED,
+    CONTRADICTED,
+    INCONCLUSIVE,
+    NOT_ENOUGH_DATA,
+    Rule,
+    Verdict,
+)
 from disentangle.errors import UserError
 from disentangle.files import staged_folder
 

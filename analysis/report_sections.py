@@ -9,20 +9,15 @@ import math
 
 import pandas as pd
 
+from analysis.claims import collapsed
+from analysis.markdown import rows_table
 from analysis.plotting import label
-from analysis.markdown import markdown_table
 from analysis.results import PAPER_PREFIX, preset_column, score_preset
 from analysis.selection import Selection
-from analysis.verdicts import collapsed
 from disentangle.metrics.registry import METRICS
 
 #: Model numbers shown after the registry's headline scores in the end-of-training table.
 SUMMARY_METRICS = ["reconstruction", "kl", "active_dims", "tc_minibatch"]
-
-
-def rows_table(header: list[str], rows: list[list]) -> list[str]:
-    """Rows of cells under ``header`` as markdown lines (``analysis.markdown``)."""
-    return markdown_table(pd.DataFrame(rows, columns=header))
 
 
 def selection_lines(selection: Selection) -> list[str]:

@@ -133,6 +133,13 @@ def assignments(total: int, first: int) -> np.ndarray:
     return np.array(rows, dtype=float)
 
 
+def reachable(first: int, second: int, alpha: float) -> bool:
+    """Whether a permutation test of groups of ``first`` and ``second`` models can reach a
+    one-sided p-value of ``alpha``: its smallest is 1 / C(first + second, first) (or one over
+    the drawn reassignments plus one)."""
+    return 1 / min(math.comb(first + second, first), PERMUTATIONS + 1) <= alpha
+
+
 def shift_test(a: np.ndarray, b: np.ndarray, shift: float) -> tuple[np.ndarray, np.ndarray]:
     """The studentized permutation test of mean(a) − mean(b) = ``shift`` (Janssen 1997):
     Welch's t of a − shift against b, referred to its values over reassignments of the pooled

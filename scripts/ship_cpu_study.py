@@ -165,7 +165,7 @@ def main() -> None:
 
     from analysis.bundle import bf16_weights, common_step, snapshot
     from analysis.curves import curve_table, learning_curves
-    from analysis.evidence import Rule
+    from analysis.verdicts.framework import Rule
     from analysis.report import analyze, load_sanity, write_analysis
     from analysis.results import load_results, results_table
     from analysis.traversals import select_models

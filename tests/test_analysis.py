@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from analysis.results import load_results, save_tables, score_column
-from analysis.verdicts import CONFIRMED, CONTRADICTED, INCONCLUSIVE, NOT_ENOUGH_DATA
+from analysis.verdicts.framework import CONFIRMED, CONTRADICTED, INCONCLUSIVE, NOT_ENOUGH_DATA
 from disentangle.errors import UserError
 
 LATENT_DIM = 6

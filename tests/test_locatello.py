@@ -10,16 +10,21 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from test_analysis import assert_figure_files
 
+from analysis.claims import all_verdicts
 from analysis.locatello.claims import no_metric_selects_for_the_others, objective_matters_less
-from analysis.locatello.figures import (locatello_figures, metric_rank_correlations,
-                                        rank_correlations, selection_transfer, variance_shares)
+from analysis.locatello.figures import (
+    locatello_figures,
+    metric_rank_correlations,
+    rank_correlations,
+    selection_transfer,
+    variance_shares,
+)
 from analysis.locatello.report import study_lines
 from analysis.locatello.statistics import beats_random, nested_components, nested_shares
-from analysis.verdicts import (CONFIRMED, CONTRADICTED, INCONCLUSIVE, NOT_ENOUGH_DATA,
-                               all_verdicts)
+from analysis.verdicts.framework import CONFIRMED, CONTRADICTED, INCONCLUSIVE, NOT_ENOUGH_DATA
 from disentangle import kinds
-from test_analysis import assert_figure_files
 
 KINDS = ("beta_vae", "factor_vae", "beta_tcvae")
 ALL_SWEPT = KINDS + ("dip_vae_i", "dip_vae_ii", "annealed_vae")

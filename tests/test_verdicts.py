@@ -13,24 +13,40 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from test_analysis import epoch_rows, final_numbers, write_trial
 
-from analysis.claims import (higgins_beta_beats_vae, kim_mnih_better_tradeoff,
-                             kim_mnih_disentanglement_peaks, kim_mnih_reconstruction_kept,
-                             kim_mnih_reconstruction_rises, locatello_seed_vs_hyperparameter)
-from analysis.evidence import Rule
-from analysis.metric_claims import (kim_mnih_critique_on_trained_models,
-                                    kim_mnih_discriminator_tracks_tc, kim_mnih_metric_critique,
-                                    kim_mnih_tc_falls_with_gamma)
+from analysis.claims import all_verdicts, collapsed
+from analysis.locatello.claims import locatello_seed_vs_hyperparameter
 from analysis.papers import side_by_side
 from analysis.report_sections import collapsed_lines, fitting_lines
 from analysis.results import load_results, score_column
 from analysis.selection import select_models
-from analysis.statistics import (PERMUTATIONS, fisher, log_ratio, mean_interval, seed_share,
-                                 shift_test, spearman_rows, trend, welch)
-from analysis.verdicts import (CONFIRMED, CONTRADICTED, INCONCLUSIVE, NOT_ENOUGH_DATA,
-                               all_verdicts, collapsed)
+from analysis.statistics import (
+    PERMUTATIONS,
+    fisher,
+    log_ratio,
+    mean_interval,
+    seed_share,
+    shift_test,
+    spearman_rows,
+    trend,
+    welch,
+)
+from analysis.verdicts.framework import CONFIRMED, CONTRADICTED, INCONCLUSIVE, NOT_ENOUGH_DATA, Rule
+from analysis.verdicts.metrics import (
+    kim_mnih_critique_on_trained_models,
+    kim_mnih_discriminator_tracks_tc,
+    kim_mnih_metric_critique,
+    kim_mnih_tc_falls_with_gamma,
+)
+from analysis.verdicts.training import (
+    higgins_beta_beats_vae,
+    kim_mnih_better_tradeoff,
+    kim_mnih_disentanglement_peaks,
+    kim_mnih_reconstruction_kept,
+    kim_mnih_reconstruction_rises,
+)
 from disentangle import kinds
-from test_analysis import epoch_rows, final_numbers, write_trial
 
 
 def models(model: str, value: float | None = None, **columns) -> list[dict]:
@@ -310,19 +326,23 @@ def information(dropped: int | None, count: int = 3) -> dict:
 
 def test_critique_on_trained_models():
     def verdict(missing_one_scores):
+        count = len(missing_one_scores)
         return kim_mnih_critique_on_trained_models(table(
-            models("beta_vae", 4.0, beta_vae_score=[0.90, 0.91, 0.89],
-                   factor_vae_score=[0.9] * 3, **information(None)),
+            models("beta_vae", 4.0, beta_vae_score=[0.90, 0.91, 0.89, 0.90],
+                   factor_vae_score=[0.9] * 4, **information(None, 4)),
             models("beta_vae", 8.0, beta_vae_score=missing_one_scores,
-                   factor_vae_score=[0.72] * 3, **information(0))))
+                   factor_vae_score=[0.72] * count, **information(0, count))))
 
-    holds = verdict([0.91, 0.90, 0.92])
-    assert holds.verdict == CONFIRMED and holds.seeds == {"missing one factor": 3,
-                                                           "missing none": 3}
-    assert "factor 0: 3" in holds.evidence[0] and "factor_vae_score difference" in \
+    holds = verdict([0.91, 0.90, 0.92, 0.91])
+    assert holds.verdict == CONFIRMED and holds.seeds == {"missing one factor": 4,
+                                                           "missing none": 4}
+    assert "factor 0: 4" in holds.evidence[0] and "factor_vae_score difference" in \
         holds.evidence[-1]
-    assert verdict([0.60, 0.62, 0.61]).verdict == CONTRADICTED
-    assert verdict([0.75, 0.95, 0.85]).verdict == INCONCLUSIVE
+    assert verdict([0.60, 0.62, 0.61, 0.60]).verdict == CONTRADICTED
+    assert verdict([0.75, 0.95, 0.85, 0.80]).verdict == INCONCLUSIVE
+    # 3 against 4 models: 35 reassignments, none of them rarer than 1/35 > 2.5%
+    few = verdict([0.91, 0.90, 0.92])
+    assert few.verdict == NOT_ENOUGH_DATA and "35 reassignments" in few.missing[-1]
     without = kim_mnih_critique_on_trained_models(table(VAE))
     assert without.verdict == NOT_ENOUGH_DATA and "mig_factor_information_0" in \
         without.missing[0]

@@ -1,5 +1,8 @@
 """Locatello et al. 2019's claims on a sweep, each with its rule in one sentence.
 
+0. "The random seed matters as much as the hyperparameter": within each swept kind, the seeds'
+   share of the FactorVAE score's variance over the values swept, with its exact noncentral F
+   interval (``analysis.statistics.seed_share``).
 1. "The random seed and the hyperparameters matter more than the objective" (paraphrasing
    their section on how much models and hyperparameters matter): a nested variance
    decomposition of every disentanglement metric over the models (objective > hyperparameter
@@ -30,13 +33,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis import rules
-from analysis.evidence import Rule, Verdict, enough, groups_of, one, too_few
+from analysis.locatello import rules
 from analysis.locatello.scores import Score, absent_metrics, complete, reported
-from analysis.locatello.statistics import (COMPONENTS, beats_random, nested_shares,
-                                           share_intervals, transfer)
-from analysis.results import model_name
+from analysis.locatello.statistics import (
+    COMPONENTS,
+    beats_random,
+    nested_shares,
+    share_intervals,
+    transfer,
+)
+from analysis.results import model_name, score_column
 from analysis.statistics import Interval, format_level, mean_interval
+from analysis.verdicts.framework import Rule, Verdict, enough, groups_of, one, too_few
 from disentangle import kinds
 
 LOCATELLO = "Locatello et al. 2019"
@@ -51,6 +59,44 @@ MIN_KINDS = 2
 #: The metric reported apart from the selection claim.
 APART = "modularity_score"
 
+
+
+def locatello_seed_vs_hyperparameter(table: pd.DataFrame, rule: Rule = Rule()) -> Verdict:
+    """Locatello et al. 2019: the random seed matters as much as the hyperparameter."""
+    score = score_column(table, "factor_vae")
+    share = rule.seed_share
+    verdict = Verdict(
+        "locatello", "Locatello et al. 2019",
+        "The random seed matters as much as the hyperparameter: within a model kind, the seeds "
+        "account for at least as much of the disentanglement score's variance as the "
+        "hyperparameter.",
+        rule=f"the seeds' share of the {score} variance within each swept kind over the "
+             f"settings swept (fixed effects: the variance of a model drawn at random from "
+             f"the kind's grid), with its exact noncentral F interval (it assumes normal seed "
+             f"noise, not normal settings); confirmed when every kind's interval lies above "
+             f"{share:g}, contradicted when every kind's lies below {share:g} "
+             f"(intersection–union tests: no correction)")
+    if score not in table:
+        verdict.missing.append(f"no {score} reported")
+        return verdict
+    usable = {}
+    for kind in kinds.KINDS.values():
+        groups = groups_of(table, score, [kind.key]) if kind.hyperparameter else {}
+        verdict.count(groups)
+        if groups and len(enough(groups, rule)) < 2:
+            verdict.missing.append(f"{kind.name}: {len(enough(groups, rule))} setting(s) with "
+                                   f"enough models, need 2")
+            verdict.missing += too_few(groups, rule)
+        elif groups:
+            usable[kind.name] = enough(groups, rule)
+    if not usable:
+        return verdict
+    decision = rules.seed_shares({k: [one(v) for v in groups.values()]
+                                  for k, groups in usable.items()}, share, rule.alpha)
+    verdict.evidence += [f"{kind} over {len(usable[kind])} settings: seeds' share of the "
+                         f"variance {interval.take(0).describe(2)}"
+                         for kind, interval in decision.intervals.items()]
+    return verdict.settle(decision)
 
 @dataclass
 class Decomposition:

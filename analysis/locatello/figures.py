@@ -12,14 +12,27 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.evidence import Rule
-from analysis.plotting import (COLORS, PAGE_WIDTH, FigureFile, kind_style, model_kinds,
-                               new_figure, save, swept_kinds)
-from analysis.locatello.claims import (CHANCE, CHANCE_MARGIN, decomposition, describe_design,
-                                       selection_design)
+from analysis.locatello.claims import (
+    CHANCE,
+    CHANCE_MARGIN,
+    decomposition,
+    describe_design,
+    selection_design,
+)
 from analysis.locatello.scores import reported
 from analysis.locatello.statistics import COMPONENTS
+from analysis.plotting import (
+    COLORS,
+    PAGE_WIDTH,
+    FigureFile,
+    kind_style,
+    model_kinds,
+    new_figure,
+    save,
+    swept_kinds,
+)
 from analysis.results import hyperparameter_symbol, model_name
+from analysis.verdicts.framework import Rule
 from disentangle import kinds as registry
 
 MIN_MODELS = 3   # models a rank correlation needs

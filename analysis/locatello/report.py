@@ -8,11 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.evidence import Rule
 from analysis.locatello.claims import decomposition, describe_design, selection_design
 from analysis.locatello.figures import rank_correlations
 from analysis.locatello.statistics import COMPONENTS
-from analysis.report_sections import rows_table
+from analysis.markdown import rows_table
+from analysis.verdicts.framework import Rule
 from disentangle import kinds
 
 

@@ -20,7 +20,7 @@ Besides ``mig_score`` it reports, for each factor k, ``mig_factor_information_k`
 I(z_d; v_k) / H(v_k): the share of the factor's entropy held by its most informative dimension
 (one key per factor, so their number is the dataset's, beyond the fixed ``result_keys``). A
 model with no dimension informative about a factor has dropped it; Kim & Mnih's critique of
-the BetaVAE metric on trained models (``analysis.metric_claims``) reads these.
+the BetaVAE metric on trained models (``analysis.verdicts.metrics``) reads these.
 
 The paper preset is disentanglement_lib's (10,000 points drawn in batches of 16, 20 bins).
 """

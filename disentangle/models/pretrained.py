@@ -22,6 +22,7 @@ import torch
 from disentangle.errors import UserError
 from disentangle.files import atomic_path
 from disentangle.models.checkpoint import make_checkpoint, write_checkpoint
+from disentangle.models.loading import build_model, load_state
 
 DEFAULT_BASE_URL = "https://github.com/YannDubs/disentangling-vae/raw/master/results"
 
@@ -83,8 +84,6 @@ def read_specs(directory: Path) -> dict:
 
 def import_disentangling_vae(directory: str | Path) -> dict:
     """A checkpoint dictionary of this project from a disentangling-vae result folder."""
-    from disentangle.models import build_model, load_state
-
     directory = Path(directory)
     specs = read_specs(directory)
     if specs["model_type"] != "Burgess":

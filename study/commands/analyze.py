@@ -69,7 +69,7 @@ def register(commands) -> None:
 def run(args) -> int:
     # imported here, not at the top: `vae-study --help` stays fast
     from analysis.report import analyze
-    from analysis.verdicts import Rule
+    from analysis.verdicts.framework import Rule
 
     if args.min_seeds < 2:
         raise UserError(f"--min-seeds {args.min_seeds}: a comparison over seeds needs at "
