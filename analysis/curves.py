@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analysis.plotting import (COLORS, PAGE_WIDTH, FigureFile, kind_style, label, new_figure,
                                save)
+from analysis.statistics import mean_interval
 from disentangle.result_names import paper
 
 #: The quantities drawn, one panel each: the fast scores every epoch (lines) and, for the
@@ -57,19 +57,17 @@ REFERENCES = (
 )
 
 
-def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and the two-sided t-interval of the mean of ``values`` (NaN bounds below 2).
-
-    Not ``analysis.statistics.mean_interval``: that one computes the same interval in another
-    order of floating-point operations (its bounds differ in the last digits, which curves.csv
-    writes) and leaves it undefined when the values do not spread."""
+def seeds_interval(values: np.ndarray) -> tuple[float, float, float]:
+    """Mean and 95% t-interval of the mean of the finite ``values`` (``mean_interval``): NaN
+    bounds below 2 values, the mean itself for both where they do not spread."""
     values = values[np.isfinite(values)]
     mean = float(values.mean()) if len(values) else np.nan
     if len(values) < 2:
         return mean, np.nan, np.nan
-    half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(
-        len(values))
-    return mean, mean - half, mean + half
+    if values.var(ddof=1) == 0:
+        return mean, mean, mean
+    interval = mean_interval(values, 0.95)
+    return mean, float(interval.low), float(interval.high)
 
 
 def curve_table(epochs: pd.DataFrame) -> pd.DataFrame:
@@ -84,7 +82,7 @@ def curve_table(epochs: pd.DataFrame) -> pd.DataFrame:
             values = group[column].to_numpy(dtype=float)
             if not np.isfinite(values).any():
                 continue
-            mean, low, high = t_interval(values)
+            mean, low, high = seeds_interval(values)
             rows.append({"model": model, "setting": setting, "steps": int(steps),
                          "quantity": column, "seeds": int(np.isfinite(values).sum()),
                          "mean": mean, "low": low, "high": high})
