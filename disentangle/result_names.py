@@ -31,7 +31,8 @@ TRIAL_COLUMNS = SPEED_COLUMNS + (DEVICE, NODE_ID, MODELS_TRAINING, MODELS_DIVERG
 #: What ``disentangle.metrics.evaluate`` reports about its own work besides the scores: its
 #: seconds (the trial reports ``METRIC_SECONDS`` instead), the images it drew and encoded.
 EVALUATION_SECONDS = "seconds"
-EVALUATION_COLUMNS = (EVALUATION_SECONDS, "metric_images_drawn", "metric_images_encoded")
+IMAGES_DRAWN, IMAGES_ENCODED = "metric_images_drawn", "metric_images_encoded"
+EVALUATION_COLUMNS = (EVALUATION_SECONDS, IMAGES_DRAWN, IMAGES_ENCODED)
 #: Reported by sweeps before models were trained in stacks (the seconds spent on image
 #: panels); their tables still read it as a speed figure.
 LEGACY_COLUMNS = ("image_seconds",)

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from disentangle.errors import UserError
 from disentangle.files import write_json, write_text
+from disentangle.result_names import IMAGES_PER_SECOND, MODEL_STEPS_PER_SECOND, STEPS
 from disentangle.runtime import default_device
 from study.config import STUDY_FILE, Study
 from study.summary import SweepOutcome
@@ -97,9 +98,9 @@ def _run_trial(config: dict, folder: Path, trial_id: str, keep: int, device, pro
         for old in sorted(folder.glob("checkpoint_*"))[:-keep]:
             shutil.rmtree(old)
         progress(f"{'done  ' if result['done'] else 'epoch '} {folder.name} {epoch}/"
-                 f"{runner.epochs}: {runner.trainer.size} models, step {result['steps']}, "
-                 f"{result['model_steps_per_second']:,.1f} model-steps/s, "
-                 f"{result['images_per_second']:,.0f} images/s")
+                 f"{runner.epochs}: {runner.trainer.size} models, step {result[STEPS]}, "
+                 f"{result[MODEL_STEPS_PER_SECOND]:,.1f} model-steps/s, "
+                 f"{result[IMAGES_PER_SECOND]:,.0f} images/s")
 
 
 def _read_rows(folder: Path) -> list[dict]:

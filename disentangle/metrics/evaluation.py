@@ -12,6 +12,7 @@ from disentangle.metrics.encoding import check_dataset, make_encoder
 from disentangle.metrics.registry import select_metrics
 from disentangle.metrics.settings import resolve_overrides
 from disentangle.metrics.spec import MetricSpec
+from disentangle.result_names import EVALUATION_SECONDS, IMAGES_DRAWN, IMAGES_ENCODED
 
 
 def evaluate(ground_truth_data: GroundTruthDataset, representation_function,
@@ -71,9 +72,9 @@ def evaluate(ground_truth_data: GroundTruthDataset, representation_function,
                                            settings[spec.key])
             clock.lap(spec.key)
             flat.update(spec.summarise(results[spec.key]))
-        flat.update(metric_images_drawn=sum(a.size for a in index_arrays),
-                    metric_images_encoded=represent.encoded,
-                    seconds=time.perf_counter() - started)
+        flat.update({IMAGES_DRAWN: sum(a.size for a in index_arrays),
+                     IMAGES_ENCODED: represent.encoded,
+                     EVALUATION_SECONDS: time.perf_counter() - started})
         if details:
             flat.update(results, timings=clock.laps)
         scored.append(flat)

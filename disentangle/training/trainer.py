@@ -52,6 +52,7 @@ from disentangle.objectives import (
     Discriminator, Terms, count_active_dimensions, discriminator_loss, discriminator_tc,
     kl_per_dimension, permute_dims, reparameterise, stacked_reconstruction,
     total_correlation_mws)
+from disentangle.result_names import kl_dim, kl_dimension
 from disentangle.training.adam import StackedAdam
 from disentangle.training.config import model_value, shared_settings, validate_config
 from disentangle.training.streams import (
@@ -105,7 +106,7 @@ class StackTrainer:
         self.diverged_step = torch.zeros(self.size, dtype=torch.long, device=self.device)
         present = list(dict.fromkeys(name for kind in self.kinds for name in kind.step_metrics))
         self.metric_names = (list(COMMON_METRICS) + present
-                             + [f"kl_dim_{d}" for d in range(self.settings["latent_dim"])])
+                             + [kl_dim(d) for d in range(self.settings["latent_dim"])])
 
     # -- construction -----------------------------------------------------------------------
     def _build_networks(self, channels: int, image_size: int) -> None:
@@ -187,7 +188,7 @@ class StackTrainer:
                        total_correlation_mws(z, mean, log_var), -(reconstruction + terms.kl)]
             columns += [self._spread(terms.reported.get(name))
                         for name in self.metric_names[len(COMMON_METRICS):]
-                        if not name.startswith("kl_dim_")]
+                        if kl_dimension(name) is None]
             metrics = torch.cat([torch.stack(columns, dim=1), kl_dims], dim=1)
         return loss, discriminator_term, metrics
 
@@ -279,7 +280,7 @@ class StackTrainer:
         for index, kind in enumerate(self.kinds):
             own = set(kind.step_metrics)
             report = {name: value for name, value in zip(self.metric_names, means[index])
-                      if name in COMMON_METRICS or name in own or name.startswith("kl_dim_")}
+                      if name in COMMON_METRICS or name in own or kl_dimension(name) is not None}
             report["diverged"] = 0 if active[index] else 1
             if not active[index]:
                 report["diverged_step"] = diverged_step[index]
