@@ -113,7 +113,8 @@ def metrics_vs_hyperparameter(final: pd.DataFrame, folder: Path) -> FigureFile |
     kinds = swept_kinds(final)
     if not columns or not kinds:
         return None
-    vae = final[final["model"] == "vae"]
+    baseline = registry.baseline_kind().key
+    vae = final[final["model"] == baseline]
     figure = new_figure(PAGE_WIDTH if len(kinds) > 1 else PAGE_WIDTH / 2 + 0.5,
                         1.3 * len(columns) + 0.6)
     axes = figure.subplots(len(columns), len(kinds), squeeze=False, sharey="row")
@@ -136,9 +137,9 @@ def metrics_vs_hyperparameter(final: pd.DataFrame, folder: Path) -> FigureFile |
                 axis.set_xticks(range(len(values)), [f"{v:g}" for v in values])
             if column in vae and vae[column].notna().any():
                 mean, std = vae[column].mean(), vae[column].std()
-                axis.axhline(mean, color=kind_style("vae", COLORS), ls="--", lw=1)
+                axis.axhline(mean, color=kind_style(baseline, COLORS), ls="--", lw=1)
                 if not math.isnan(std):
-                    axis.axhspan(mean - std, mean + std, color=kind_style("vae", COLORS), alpha=0.08)
+                    axis.axhspan(mean - std, mean + std, color=kind_style(baseline, COLORS), alpha=0.08)
             axis.grid(alpha=0.25, axis="y")
         row_axes[0].set_ylabel(textwrap.fill(label(column), 20))
     for axis, model in zip(axes[-1], kinds):
@@ -147,7 +148,7 @@ def metrics_vs_hyperparameter(final: pd.DataFrame, folder: Path) -> FigureFile |
     handles = [Line2D([], [], color=kind_style(m, COLORS), marker="s", ls="", alpha=0.5,
                       label=model_name(m)) for m in kinds]
     if len(vae):
-        handles.append(Line2D([], [], color=kind_style("vae", COLORS), ls="--",
+        handles.append(Line2D([], [], color=kind_style(baseline, COLORS), ls="--",
                               label="VAE (mean ± 1 sd)"))
     figure.legend(handles=handles, loc="outside upper center", ncol=len(handles), frameon=False)
     return save(figure, folder, "metrics_vs_hyperparameter",

@@ -10,8 +10,9 @@ out: one rule, in one place.
 3. **One score preset** for all of them, ``analysis.results.score_preset``: the paper preset
    when every model kept has its paper-sized scores, else the fast one.
 4. **One model per objective and seed.** β-VAE with β = 1, FactorVAE with γ = 0 (every kind
-   at its ``Hyperparameter.vae_value``) train the VAE's objective. When the sweep has VAE models, such a model counts as a VAE seed if its
-   training configuration (every shared training setting, the dataset and its options) equals
+   at its ``Hyperparameter.neutral`` value) train the VAE's objective, the baseline kind's
+   (``disentangle.kinds``). When the sweep has VAE models, such a model counts as a VAE seed if
+   its training configuration (every shared training setting, the dataset and its options) equals
    a VAE model's; if it also repeats that VAE model's seed it is the same model trained twice
    and is left out; if its configuration differs it is left out and the differing settings are
    named. Without VAE models they stay as they are, and the verdicts take β-VAE β = 1 as the
@@ -129,12 +130,13 @@ def merge_vae_objective(table: pd.DataFrame, trials: pd.DataFrame
     for model, (key, value) in kinds.vae_objective().items():
         if key in table:
             equivalent |= ((table["model"] == model) & (table[key] == value)).to_numpy()
-    vae = table[table["model"] == "vae"] if equivalent.any() else table.iloc[:0]
+    baseline = kinds.baseline_kind().key
+    vae = table[table["model"] == baseline] if equivalent.any() else table.iloc[:0]
     if vae.empty:
         return table, [], []
     by_id = trials.set_index("trial_id")
     configurations = {row.trial_id: training_configuration(by_id.loc[row.trial_id])
-                      for row in table[(table["model"] == "vae") | equivalent]
+                      for row in table[(table["model"] == baseline) | equivalent]
                       .itertuples(index=False)}
     table = table.copy()
     left_out, notes, drop = [], [], []
@@ -157,7 +159,7 @@ def merge_vae_objective(table: pd.DataFrame, trials: pd.DataFrame
             notes.append(f"{row['setting']} seed {row['seed']:g} counts as a seed of "
                          f"{twins[0].setting} (the same objective and training configuration)")
             table.loc[table.index[index], ["model", "setting", "hyperparameter", "value"]] = [
-                "vae", twins[0].setting, "", np.nan]
+                baseline, twins[0].setting, "", np.nan]
     return table.drop(index=drop), left_out, notes
 
 
