@@ -5,8 +5,9 @@ deviation.
 Every study is drawn at a preset's shape (``SHAPES``: quick, 3 kinds × 3 seeds; core, the VAE,
 4 β and 4 γ × 3 seeds; locatello, 6 kinds × 6 values × 5 seeds) with seed noise of standard
 deviation 1, ``normal`` or ``skewed`` (a lognormal, σ = 0.5, centred and scaled: skewness 1.75,
-as a reconstruction error or a score bunched at one end of its range is),
-and decided by the very function the report uses (``analysis.verdicts.rules``, ``analysis.locatello.rules``). Three scenarios:
+as a reconstruction error or a score bunched at one end of its range is), and decided by the
+very function the report uses (``analysis.verdicts.rules``, ``analysis.locatello.rules``).
+Three scenarios:
 
 - **false confirmed**: the claim false but as near confirmation as it can be (every compared
   setting on the threshold, or, where the call needs every one of several intervals, one of
@@ -248,7 +249,8 @@ def locatello_objective(draw, shape, scenario):
     boundary = [1.0] + ([0.0] * (metrics - 1) if scenario == "confirm" else [1.0] * (metrics - 1))
     sd = [0.5] * metrics if scenario == "power" else boundary
     objectives = nested(draw, shape, sd, np.sqrt(0.5))
-    return locatello_rules.objective_below(objectives, [f"m{i}" for i in range(metrics)], 0.5, ALPHA)
+    names = [f"m{i}" for i in range(metrics)]
+    return locatello_rules.objective_below(objectives, names, 0.5, ALPHA)
 
 
 def shared_kinds(draw, shape, loading: float) -> list[np.ndarray]:

@@ -2,13 +2,14 @@
 count.
 
 Each claim is stated as its paper states it and decided by a rule written in one sentence next
-to its verdict, naming its interval (``analysis.verdicts.training``, ``analysis.verdicts.metrics``,
-``analysis.locatello.claims``): **confirmed** when the intervals support it, **contradicted**
-when they exclude it, **inconclusive** when they do neither, **not enough data** when a setting
-has fewer than ``Rule.min_seeds`` models, the design is too small for the rule's interval or a
-number was not reported (``analysis.verdicts.framework``). ``multiplicity`` states what testing several
-claims at once does to the chance of a wrong call. The models are those ``analysis.selection``
-keeps: finished, at a common step, one score preset, β = 1 once.
+to its verdict, naming its interval (``analysis.verdicts.training``,
+``analysis.verdicts.metrics``, ``analysis.locatello.claims``): **confirmed** when the intervals
+support it, **contradicted** when they exclude it, **inconclusive** when they do neither, **not
+enough data** when a setting has fewer than ``Rule.min_seeds`` models, the design is too small
+for the rule's interval or a number was not reported (``analysis.verdicts.framework``).
+``multiplicity`` states what testing several claims at once does to the chance of a wrong call.
+The models are those ``analysis.selection`` keeps: finished, at a common step, one score
+preset, β = 1 once.
 
 Collapsed models. A model none of whose latent dimensions varies (every one below the FactorVAE
 metric's pruning threshold) scores 0 on the FactorVAE metric by its convention, although a

@@ -20,8 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.plotting import (COLORS, PAGE_WIDTH, FigureFile, kind_style, label, new_figure,
-                               save)
+from analysis.plotting import COLORS, PAGE_WIDTH, FigureFile, kind_style, label, new_figure, save
 from analysis.statistics import mean_interval
 from disentangle.result_names import paper
 

@@ -17,11 +17,29 @@ import pandas as pd
 from matplotlib.lines import Line2D
 from scipy import stats
 
-from analysis.plotting import (COLORS, MARKERS, PAGE_WIDTH, FigureFile, kind_style, label,
-                               model_kinds, new_figure, place_labels, save, setting_colors,
-                               setting_short, swept_kinds)
-from analysis.results import (hyperparameter_symbol, metric_columns, model_metrics, model_name,
-                              preset_column, score_column)
+from analysis.plotting import (
+    COLORS,
+    MARKERS,
+    PAGE_WIDTH,
+    FigureFile,
+    kind_style,
+    label,
+    model_kinds,
+    new_figure,
+    place_labels,
+    save,
+    setting_colors,
+    setting_short,
+    swept_kinds,
+)
+from analysis.results import (
+    hyperparameter_symbol,
+    metric_columns,
+    model_metrics,
+    model_name,
+    preset_column,
+    score_column,
+)
 from disentangle import kinds as registry
 from disentangle.result_names import kl_dimension
 
@@ -139,7 +157,8 @@ def metrics_vs_hyperparameter(final: pd.DataFrame, folder: Path) -> FigureFile |
                 mean, std = vae[column].mean(), vae[column].std()
                 axis.axhline(mean, color=kind_style(baseline, COLORS), ls="--", lw=1)
                 if not math.isnan(std):
-                    axis.axhspan(mean - std, mean + std, color=kind_style(baseline, COLORS), alpha=0.08)
+                    axis.axhspan(mean - std, mean + std, color=kind_style(baseline, COLORS),
+                                 alpha=0.08)
             axis.grid(alpha=0.25, axis="y")
         row_axes[0].set_ylabel(textwrap.fill(label(column), 20))
     for axis, model in zip(axes[-1], kinds):

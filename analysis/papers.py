@@ -24,10 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.verdicts.framework import Rule
 from analysis.results import preset_column, score_preset
 from analysis.selection import training_configuration
 from analysis.statistics import mean_interval
+from analysis.verdicts.framework import Rule
 from disentangle import kinds
 
 

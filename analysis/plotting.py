@@ -108,7 +108,6 @@ def setting_short(row) -> str:
 def new_figure(width: float, height: float) -> Figure:
     """A blank figure of ``width`` x ``height`` inches in ``STYLE``, drawn off screen."""
     import matplotlib
-
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     matplotlib.rcParams.update(STYLE)

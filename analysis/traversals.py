@@ -2,11 +2,12 @@
 
 For each model kind the trials are ranked by their end-of-training FactorVAE score; the best
 and the median model that still have a checkpoint are loaded
-(``disentangle.training.model_file`` in their trial's newest checkpoint folder). A seed image from the trial's dataset is encoded; each
-latent dimension in turn is set to -2 .. 2 while the others keep the encoder mean, and the
-decoded images form one row per dimension, rows sorted by the dimension's KL (most used on
-top), measured on a batch of the dataset. Without the data (not cached, not renderable) the
-traversal centres on the prior mean and sorts by the trial's last reported ``kl_dim_i``.
+(``disentangle.training.model_file`` in their trial's newest checkpoint folder). A seed image
+from the trial's dataset is encoded; each latent dimension in turn is set to -2 .. 2 while the
+others keep the encoder mean, and the decoded images form one row per dimension, rows sorted
+by the dimension's KL (most used on top), measured on a batch of the dataset. Without the data
+(not cached, not renderable) the traversal centres on the prior mean and sorts by the trial's
+last reported ``kl_dim_i``.
 """
 
 from __future__ import annotations

@@ -31,8 +31,13 @@ import torch
 
 from disentangle.errors import UserError
 from disentangle.objectives import (
-    beta_vae_loss, capacity, dip_covariance, dip_regulariser, factor_vae_loss,
-    total_correlation_mws)
+    beta_vae_loss,
+    capacity,
+    dip_covariance,
+    dip_regulariser,
+    factor_vae_loss,
+    total_correlation_mws,
+)
 from disentangle.registry import Registry
 
 #: disentanglement_lib's fixed settings of the kinds below (Locatello et al. 2019, Table 7).
@@ -48,7 +53,8 @@ class Hyperparameter:
     key: str                  # its key in a training config ("beta")
     symbol: str               # how figures and reports write it ("β")
     default: float            # when a config does not give it
-    paper_grid: tuple[float, ...] = ()   # the values the kind's paper (or disentanglement_lib) sweeps
+    #: the values the kind's paper (or disentanglement_lib) sweeps
+    paper_grid: tuple[float, ...] = ()
     minimum: float = 0.0      # the smallest allowed value (inclusive)
     meaning: str = ""         # one line for reports and --help
     #: the value at which the kind's objective is the baseline kind's (``is_baseline``)

@@ -31,8 +31,11 @@ import sys
 import tarfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if TYPE_CHECKING:                 # the project is imported after the path is set, in main
+    from study.config import Study
 
 #: The preset's grid, then the one issue #16 falls back to (settings go before seeds or steps).
 GRIDS = {"full": [{"model": "vae"}, {"model": "beta_vae", "beta": [2, 4, 8, 16]},

@@ -31,8 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from disentangle.result_names import (MODEL_STEPS_PER_SECOND, PAPER_PREFIX,  # noqa: E402
-                                      without_preset)
+from disentangle.result_names import MODEL_STEPS_PER_SECOND, PAPER_PREFIX, without_preset  # noqa: E402
 
 
 def parse_args():
@@ -165,10 +164,10 @@ def main() -> None:
 
     from analysis.bundle import bf16_weights, common_step, snapshot
     from analysis.curves import curve_table, learning_curves
-    from analysis.verdicts.framework import Rule
     from analysis.report import analyze, load_sanity, write_analysis
     from analysis.results import load_results, results_table
     from analysis.traversals import select_models
+    from analysis.verdicts.framework import Rule
 
     run, out = args.run.expanduser().absolute(), args.out.absolute()
     results = load_results(run / "study")

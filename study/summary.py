@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.results import load_results, score_column
-from disentangle.files import write_table
 from analysis.selection import select_models
+from disentangle.files import write_table
 
 # (column label, result key or score metric); scores use the report's choice of preset.
 QUANTITIES = (("reconstruction", "reconstruction"), ("kl", "kl"),

@@ -142,7 +142,7 @@ def _tune_config(study: Study):
               "trial_dirname_creator": functools.partial(trial_dirname, groups)}
     search, asha = study.search, definition["asha"]
     if search is not None:
-        from ray.tune.search.optuna import OptunaSearch   # loads optuna: searches only
+        from ray.tune.search.optuna import OptunaSearch  # loads optuna: searches only
 
         metrics = [objective[0] for objective in search["objectives"]]
         modes = [objective[1] for objective in search["objectives"]]

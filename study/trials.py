@@ -19,7 +19,12 @@ from typing import NamedTuple
 from disentangle.errors import UserError
 from disentangle.kinds import get_kind
 from disentangle.training.config import (
-    SETTINGS, member_name, setting_label, shared_settings, validate_config)
+    SETTINGS,
+    member_name,
+    setting_label,
+    shared_settings,
+    validate_config,
+)
 
 #: A variant's hyperparameter given as this word takes the kind's paper grid from the registry
 #: (``disentangle.kinds``: ``{"model": "beta_tcvae", "beta": "paper"}`` = β in 1, 2, 4, 6, 8, 10).

@@ -52,7 +52,8 @@ def epoch_rows(final: dict[str, float], model: str, value: float, epochs: int, t
                     "images_seen": 6400 * epoch, "images_per_second": 900.0,
                     "epoch_seconds": 7.0, "metric_seconds": 1.0})
         if model == "factor_vae":
-            row.update({"tc_discriminator": row["tc_minibatch"] * 0.9, "discriminator_accuracy": 0.6})
+            row.update({"tc_discriminator": row["tc_minibatch"] * 0.9,
+                        "discriminator_accuracy": 0.6})
         if epoch == epochs:
             row.update({"paper_beta_vae_score": row["beta_vae_score"],
                         "paper_factor_vae_score": row["factor_vae_score"]})
@@ -290,8 +291,14 @@ def write_checkpoint_for(trial_path: Path) -> Path:
 
 
 def test_traversals_of_best_and_median_model_per_kind(tmp_path):
-    from analysis.traversals import (TRAVERSAL_VALUES, kl_order, measured_kl, traversals,
-                                     traverse, with_seed_column)
+    from analysis.traversals import (
+        TRAVERSAL_VALUES,
+        kl_order,
+        measured_kl,
+        traversals,
+        traverse,
+        with_seed_column,
+    )
 
     sweep = write_sweep(tmp_path / "sweep", [("beta_vae", 4.0)], seeds=(0, 1, 2), epochs=2)
     for number, trial in enumerate(sorted(sweep.iterdir())):

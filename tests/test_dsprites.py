@@ -13,14 +13,23 @@ import numpy as np
 import pytest
 
 from disentangle.data import get_dataset
-from disentangle.data.dsprites import (FILE_NAME, LATENT_SIZES, NUM_IMAGES, latent_values,
-                                       latents_classes, load_dsprites, pack_npz,
-                                       render_packed, render_sprite_block)
+from disentangle.data.dsprites import (
+    FILE_NAME,
+    LATENT_SIZES,
+    NUM_IMAGES,
+    latent_values,
+    latents_classes,
+    load_dsprites,
+    pack_npz,
+    render_packed,
+    render_sprite_block,
+)
 from disentangle.data.images import load_image_grid
 from disentangle.errors import UserError
 from study.cli import main
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "dsprites_samples_10x10.png"
+REFERENCE = (Path(__file__).resolve().parents[2] / "shared" / "reference"
+             / "dsprites_samples_10x10.png")
 #: sha256 of the rendered set, bit-packed (uint8 (737280, 512)), as renderer v1 made it with a
 #: pool of spawned processes before its render was vectorised: the bytes must never change.
 RENDERED_SHA256 = "a0a97e7f9f272f885b959ade2f54de86c78ef716c1fa5cbd8ff8603b666e8be8"

@@ -11,9 +11,21 @@ import torch
 from disentangle.data import get_dataset
 from disentangle.data.celeba import load_celeba
 from disentangle.data.faces import (
-    ATTRIBUTES, CELEBA_ATTRIBUTES, JOINT_DISTRIBUTION, NUISANCE_FIXED, NUISANCE_GRID, NUISANCES,
-    FacesDataset, attribute_examples, attribute_marginals, render, render_faces,
-    sample_attributes, write_faces, writer)
+    ATTRIBUTES,
+    CELEBA_ATTRIBUTES,
+    JOINT_DISTRIBUTION,
+    NUISANCE_FIXED,
+    NUISANCE_GRID,
+    NUISANCES,
+    FacesDataset,
+    attribute_examples,
+    attribute_marginals,
+    render,
+    render_faces,
+    sample_attributes,
+    write_faces,
+    writer,
+)
 from disentangle.errors import UserError
 
 

@@ -12,8 +12,17 @@ import pytest
 from disentangle.data.base import GroundTruthDataset
 from disentangle.errors import UserError
 from disentangle.metrics import (
-    METRICS, PRESETS, dci_metric, default_metrics, evaluate, mig_metric,
-    modularity_explicitness_metric, result_columns, sap_metric, total_correlation_metric)
+    METRICS,
+    PRESETS,
+    dci_metric,
+    default_metrics,
+    evaluate,
+    mig_metric,
+    modularity_explicitness_metric,
+    result_columns,
+    sap_metric,
+    total_correlation_metric,
+)
 from disentangle.metrics.sanity import FactorObservations
 from disentangle.metrics.total_correlation import aggregate_total_correlation
 

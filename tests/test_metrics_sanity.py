@@ -7,7 +7,11 @@ import pytest
 
 from analysis.figures import metric_sanity
 from disentangle.metrics.sanity import (
-    DSPRITES_FACTORS, FactorObservations, format_table, run_sanity_suite)
+    DSPRITES_FACTORS,
+    FactorObservations,
+    format_table,
+    run_sanity_suite,
+)
 
 K = len(DSPRITES_FACTORS)
 SETTINGS = {"beta_vae_num_train": 1000, "beta_vae_num_eval": 1000,

@@ -6,7 +6,12 @@ import torch
 
 from disentangle.errors import UserError
 from disentangle.models import (
-    ARCHITECTURES, build_model, load_model, make_checkpoint, write_checkpoint)
+    ARCHITECTURES,
+    build_model,
+    load_model,
+    make_checkpoint,
+    write_checkpoint,
+)
 
 torch.set_num_threads(2)
 

@@ -10,14 +10,18 @@ import numpy as np
 import pytest
 import torch
 
+from analysis.navigation.measures import cleanest, keeps
 from disentangle.errors import UserError
-from disentangle.navigation.boundaries import (axis_alignment, conditional_direction,
-                                               cosine_matrix, fit_boundary)
+from disentangle.navigation.boundaries import (
+    axis_alignment,
+    conditional_direction,
+    cosine_matrix,
+    fit_boundary,
+)
 from disentangle.navigation.classifier import Classifier
-from disentangle.navigation.validation import auc_interval, recognised
 from disentangle.navigation.edits import EditCurves, edit_curves, edit_summary, matched
 from disentangle.navigation.model_study import EditPlan, ModelResult
-from analysis.navigation.measures import cleanest, keeps
+from disentangle.navigation.validation import auc_interval, recognised
 
 STRENGTHS = np.array([0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0])
 

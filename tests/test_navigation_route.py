@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from test_celeba import write_tree
 
 from study.cli import main
-from test_celeba import write_tree
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 # Small enough for seconds: a few classifier steps, a few hundred labelled faces, 12 edited.
@@ -154,8 +154,7 @@ def test_models_of_other_images_are_refused(tmp_path, cache, capsys, build, mess
 
 
 def test_bad_options_and_files_are_refused_in_one_line(tmp_path, cache, capsys, models):
-    from disentangle.navigation.classifier import (AttributeClassifier, Classifier,
-                                                   save_classifier)
+    from disentangle.navigation.classifier import AttributeClassifier, Classifier, save_classifier
     from disentangle.navigation.data import faces_identity
 
     base = ["navigate", "--models", models[0], "--out", str(tmp_path / "o"), *TINY]

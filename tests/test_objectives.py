@@ -7,10 +7,21 @@ import torch
 import torch.nn.functional as F
 
 from disentangle.objectives import (
-    ACTIVE_KL_THRESHOLD, Discriminator, beta_vae_loss, count_active_dimensions,
-    discriminator_loss, discriminator_tc, factor_vae_loss, gaussian_log_density,
-    kl_per_dimension, permute_dims, reconstruction_loss, reconstruction_per_image,
-    sample_latent, total_correlation_mws)
+    ACTIVE_KL_THRESHOLD,
+    Discriminator,
+    beta_vae_loss,
+    count_active_dimensions,
+    discriminator_loss,
+    discriminator_tc,
+    factor_vae_loss,
+    gaussian_log_density,
+    kl_per_dimension,
+    permute_dims,
+    reconstruction_loss,
+    reconstruction_per_image,
+    sample_latent,
+    total_correlation_mws,
+)
 
 torch.set_num_threads(2)
 

@@ -14,7 +14,11 @@ from disentangle.data.images import load_image_grid
 from disentangle.errors import UserError
 from disentangle.models import load_model
 from disentangle.models.pretrained import (
-    PRETRAINED_NAMES, fetch_pretrained, import_disentangling_vae, import_to_file)
+    PRETRAINED_NAMES,
+    fetch_pretrained,
+    import_disentangling_vae,
+    import_to_file,
+)
 from disentangle.objectives import reconstruction_per_image, sample_latent
 from study.cli import main
 

@@ -238,8 +238,11 @@ def test_a_stack_is_scored_from_one_encoding_as_each_model_alone(sprites):
 
     from disentangle.metrics import evaluate
     from disentangle.representation import (
-        posterior_function, representation_function, stack_posterior_function,
-        stack_representation_function)
+        posterior_function,
+        representation_function,
+        stack_posterior_function,
+        stack_representation_function,
+    )
 
     stack = StackTrainer([{**FAST, **config} for config in STACKS["mixed"]], sprites, "cpu")
     stack.train_steps(3)

@@ -74,11 +74,12 @@ def expected_with_keys(preset: str) -> list[tuple]:
 def counted(monkeypatch):
     """Counts of study checks, model resolutions and trial groupings, and the stand-ins'
     records: the Tuner's arguments, the --local runner's trial configs."""
+    from ray import tune
+
     import study.config
     import study.local
     import study.sweep
     import study.trials
-    from ray import tune
 
     counts = {"validate_study": 0, "validate_config": 0, "trial_groups": 0}
     records = SimpleNamespace(tuners=[], local=[])

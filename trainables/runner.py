@@ -37,9 +37,22 @@ import torch
 
 from disentangle.data import GroundTruthDataset
 from disentangle.result_names import (
-    DEVICE, DIVERGED, DIVERGED_STEP, EPOCH_SECONDS, EVALUATION_SECONDS, IMAGES_PER_SECOND,
-    IMAGES_SEEN, MESSAGE, METRIC_SECONDS, MODEL_STEPS_PER_SECOND, MODELS, MODELS_DIVERGED,
-    MODELS_TRAINING, PAPER_PREFIX, STEPS)
+    DEVICE,
+    DIVERGED,
+    DIVERGED_STEP,
+    EPOCH_SECONDS,
+    EVALUATION_SECONDS,
+    IMAGES_PER_SECOND,
+    IMAGES_SEEN,
+    MESSAGE,
+    METRIC_SECONDS,
+    MODEL_STEPS_PER_SECOND,
+    MODELS,
+    MODELS_DIVERGED,
+    MODELS_TRAINING,
+    PAPER_PREFIX,
+    STEPS,
+)
 from disentangle.training import StackTrainer, model_file
 from disentangle.training.config import member_config, members_of
 from trainables.datasets import load_dataset
@@ -137,7 +150,9 @@ class TrialRunner:
         metrics' sampling noise)."""
         from disentangle.metrics import evaluate
         from disentangle.representation import (
-            stack_posterior_function, stack_representation_function)
+            stack_posterior_function,
+            stack_representation_function,
+        )
 
         settings = self.metric_settings
         precision = self.trainer.settings["precision"]

@@ -26,8 +26,15 @@ import os
 
 from disentangle import kinds
 from disentangle.metrics.registry import METRICS
-from disentangle.result_names import (KL_GROUP, PAPER_PREFIX, SCORES_GROUP, SPEED_COLUMNS,
-                                      SPEED_GROUP, TRAIN_GROUP, kl_dimension)
+from disentangle.result_names import (
+    KL_GROUP,
+    PAPER_PREFIX,
+    SCORES_GROUP,
+    SPEED_COLUMNS,
+    SPEED_GROUP,
+    TRAIN_GROUP,
+    kl_dimension,
+)
 
 #: The results of the metrics whose headline is a score (BetaVAE, FactorVAE, MIG, SAP,
 #: Modularity): their accuracies and active dimensions are grouped with the scores.

@@ -14,8 +14,8 @@ from analysis.verdicts.rules import Decision, level, stack
 
 def seed_shares(kinds: dict[str, list[np.ndarray]], threshold: float, alpha: float) -> Decision:
     """Every kind's seeds hold at least ``threshold`` of its score's variance: the exact
-    noncentral F interval of each kind's seed share; confirmed when all lie above, contradicted when all
-    lie below (both intersection–union tests: no correction)."""
+    noncentral F interval of each kind's seed share; confirmed when all lie above, contradicted
+    when all lie below (both intersection–union tests: no correction)."""
     intervals = {name: statistics.seed_share(groups, level(alpha, 1))
                  for name, groups in kinds.items()}
     return Decision(stack(i.above(threshold) for i in intervals.values()).all(axis=0),

@@ -6,12 +6,25 @@ chooses which preset's scores they compare. The names below are what the rest of
 uses; ``PAPER_PREFIX`` is ``disentangle.result_names``'.
 """
 
-from analysis.results.identity import (hyperparameter_symbol, identity_columns, in_setting_order,
-                                       model_name)
+from analysis.results.identity import (
+    hyperparameter_symbol,
+    identity_columns,
+    in_setting_order,
+    model_name,
+)
 from analysis.results.reading import load_results, trial_members
-from analysis.results.tables import (SweepResults, final_epochs, metric_columns, model_metrics,
-                                     preset_column, results_table, save_tables, score_column,
-                                     score_preset, summarize)
+from analysis.results.tables import (
+    SweepResults,
+    final_epochs,
+    metric_columns,
+    model_metrics,
+    preset_column,
+    results_table,
+    save_tables,
+    score_column,
+    score_preset,
+    summarize,
+)
 from disentangle.result_names import PAPER_PREFIX
 
 __all__ = ["PAPER_PREFIX", "SweepResults", "final_epochs", "hyperparameter_symbol",

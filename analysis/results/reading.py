@@ -19,8 +19,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.results.identity import (attach_identity, identity_columns, identity_of,
-                                       in_setting_order)
+from analysis.results.identity import (
+    attach_identity,
+    identity_columns,
+    identity_of,
+    in_setting_order,
+)
 from analysis.results.tables import TUNE_COLUMNS, SweepResults
 from disentangle.errors import UserError
 from disentangle.result_names import DIVERGED, MODELS, TRIAL_COLUMNS

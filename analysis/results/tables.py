@@ -26,8 +26,13 @@ import pandas as pd
 from analysis.results.identity import identity_columns, in_setting_order
 from disentangle import kinds
 from disentangle.metrics.registry import METRICS
-from disentangle.result_names import (DIVERGED, PAPER_PREFIX, THROUGHPUT_COLUMNS, kl_dimension,
-                                      without_preset)
+from disentangle.result_names import (
+    DIVERGED,
+    PAPER_PREFIX,
+    THROUGHPUT_COLUMNS,
+    kl_dimension,
+    without_preset,
+)
 
 # Tune's own bookkeeping in every result row: kept in the tables, never treated as a metric.
 TUNE_COLUMNS = {

@@ -6,8 +6,8 @@ exclude it, **inconclusive** when they do neither, and **not enough data** when 
 needs has fewer than ``Rule.min_seeds`` seeds, its design is too small for its interval, or a
 number it needs was not reported. Every interval is two-sided at level 1 − α, Bonferroni's
 1 − α/k where k comparisons could each make the call; each rule names its interval
-(``analysis.statistics``) and decides through ``analysis.verdicts.rules``, whose error rates and power
-on simulated studies ``analysis.calibration`` measures.
+(``analysis.statistics``) and decides through ``analysis.verdicts.rules``, whose error rates
+and power on simulated studies ``analysis.calibration`` measures.
 """
 
 from __future__ import annotations
@@ -61,7 +61,8 @@ class Rule:
                 f"corrected to {self.alpha:g}/k where k comparisons could each make the call, "
                 f"so each claim is wrongly confirmed at most {self.alpha / 2:.1%} and wrongly "
                 f"contradicted at most {self.alpha / 2:.1%} of the time where its rule's "
-                f"assumptions hold (docs/analysis.md's calibration table gives the simulated rates); "
+                f"assumptions hold (docs/analysis.md's calibration table gives the simulated "
+                f"rates); "
                 f"every compared setting needs at least {self.min_seeds} seeds")
 
     def seeds_note(self, comparisons: int = 1) -> str:

@@ -270,8 +270,8 @@ def pack_npz(path: Path, progress: bool = False) -> np.ndarray:
         for start in tqdm(range(0, NUM_IMAGES, chunk), desc="packing dSprites", unit="chunk",
                           disable=not progress):
             count = min(chunk, NUM_IMAGES - start)
-            block = np.frombuffer(_read_exact(stream, count * IMAGE_SIZE * IMAGE_SIZE, path, "imgs"),
-                                  dtype=np.uint8).reshape(count, -1)
+            raw = _read_exact(stream, count * IMAGE_SIZE * IMAGE_SIZE, path, "imgs")
+            block = np.frombuffer(raw, dtype=np.uint8).reshape(count, -1)
             if block.max(initial=0) > 1:
                 raise UserError(f"'imgs' in {path} holds values other than 0 and 1: not dSprites")
             packed[start:start + count] = np.packbits(block, axis=1)
@@ -322,7 +322,8 @@ def load_dsprites(npz: str | Path | None = None, cache_dir: str | Path | None = 
         key = f"user-{stat.st_size}-{int(stat.st_mtime)}" if stat else "missing"
         source = str(npz)
     else:
-        key, source = f"rendered-v{RENDERER_VERSION}", f"rendered offline (renderer v{RENDERER_VERSION})"
+        key = f"rendered-v{RENDERER_VERSION}"
+        source = f"rendered offline (renderer v{RENDERER_VERSION})"
     packed_path = folder / f"imgs_packed_{key}.npy"
     if packed_path.is_file() and not force:
         return DSprites(np.load(packed_path), source=source)

@@ -48,7 +48,11 @@ from threadpoolctl import threadpool_limits
 from disentangle.data.base import GroundTruthDataset
 from disentangle.errors import UserError
 from disentangle.metrics.factor_codes import (
-    TrainTestCodes, draw_train_test, require_classes, require_dimensions)
+    TrainTestCodes,
+    draw_train_test,
+    require_classes,
+    require_dimensions,
+)
 from disentangle.metrics.spec import MetricSpec, metric_function
 
 CLASSIFIERS = ("gbt", "hist_gbt")

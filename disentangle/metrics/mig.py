@@ -32,8 +32,13 @@ import numpy as np
 from disentangle.data.base import GroundTruthDataset
 from disentangle.errors import UserError
 from disentangle.metrics.factor_codes import (
-    FactorCodes, discrete_entropy, discrete_mutual_info, draw_codes, histogram_discretize,
-    require_dimensions)
+    FactorCodes,
+    discrete_entropy,
+    discrete_mutual_info,
+    draw_codes,
+    histogram_discretize,
+    require_dimensions,
+)
 from disentangle.metrics.spec import MetricSpec, metric_function
 
 

@@ -37,8 +37,12 @@ import numpy as np
 from disentangle.data.base import GroundTruthDataset
 from disentangle.errors import UserError
 from disentangle.metrics.factor_codes import (
-    TrainTestCodes, discrete_mutual_info, draw_train_test, histogram_discretize,
-    require_classes)
+    TrainTestCodes,
+    discrete_mutual_info,
+    draw_train_test,
+    histogram_discretize,
+    require_classes,
+)
 from disentangle.metrics.spec import MetricSpec, metric_function
 
 

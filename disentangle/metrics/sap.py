@@ -36,7 +36,11 @@ import numpy as np
 
 from disentangle.data.base import GroundTruthDataset
 from disentangle.metrics.factor_codes import (
-    TrainTestCodes, draw_train_test, require_classes, require_dimensions)
+    TrainTestCodes,
+    draw_train_test,
+    require_classes,
+    require_dimensions,
+)
 from disentangle.metrics.spec import MetricSpec, metric_function
 
 

@@ -130,7 +130,8 @@ def import_to_file(directory: str | Path, out: str | Path | None = None) -> Path
         raise UserError(f"{directory} is not a folder: give a disentangling-vae result folder "
                         f"holding model.pt and specs.json")
     checkpoint = import_disentangling_vae(directory)
-    return write_checkpoint(checkpoint, Path(out) if out else Path(f"{directory.resolve().name}.pt"))
+    target = Path(out) if out else Path(f"{directory.resolve().name}.pt")
+    return write_checkpoint(checkpoint, target)
 
 
 def pretrained_dir(name: str) -> Path:

@@ -120,8 +120,7 @@ def synthetic_faces(num: int, seed: int = 0, distribution: str = "joint",
                     workers: int | None = 1) -> LabelledImages:
     """``num`` synthetic faces rendered now, labelled by the generator (see the module
     docstring); ``workers`` threads render in parallel (None: one per CPU core)."""
-    from disentangle.data.faces import (ATTRIBUTES, FacesDataset, sample_attributes,
-                                        sample_nuisance)
+    from disentangle.data.faces import ATTRIBUTES, FacesDataset, sample_attributes, sample_nuisance
 
     if distribution not in DISTRIBUTIONS:
         raise UserError(f"unknown face distribution {distribution!r}: choose "

@@ -24,7 +24,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from disentangle.navigation.boundaries import (
-    Boundary, axis_alignment, conditional_direction, cosine_matrix, fit_boundary)
+    Boundary,
+    axis_alignment,
+    conditional_direction,
+    cosine_matrix,
+    fit_boundary,
+)
 from disentangle.navigation.edits import EditCurves, decode, edit_curves, edit_summary
 
 MODES = ("unconditional", "conditional")

@@ -49,14 +49,26 @@ from disentangle.models import build_model
 from disentangle.models.checkpoint import make_checkpoint, read_checkpoint, write_checkpoint
 from disentangle.models.stacked import StackedAutoencoder, StackedMLP
 from disentangle.objectives import (
-    Discriminator, Terms, count_active_dimensions, discriminator_loss, discriminator_tc,
-    kl_per_dimension, permute_dims, reparameterise, stacked_reconstruction,
-    total_correlation_mws)
+    Discriminator,
+    Terms,
+    count_active_dimensions,
+    discriminator_loss,
+    discriminator_tc,
+    kl_per_dimension,
+    permute_dims,
+    reparameterise,
+    stacked_reconstruction,
+    total_correlation_mws,
+)
 from disentangle.result_names import kl_dim, kl_dimension
 from disentangle.training.adam import StackedAdam
 from disentangle.training.config import model_value, shared_settings, validate_config
 from disentangle.training.streams import (
-    ModelStreams, StackStreams, random_state_dict, set_random_state)
+    ModelStreams,
+    StackStreams,
+    random_state_dict,
+    set_random_state,
+)
 
 VAE_ADAM_BETAS = (0.9, 0.999)
 #: Every model reports these each step, then its kind's own (``ModelKind.step_metrics``), then

@@ -1,4 +1,5 @@
-"""``vae-study data``: prepare the offline datasets (render or load, cache) and write sample grids."""
+"""``vae-study data``: prepare the offline datasets (render or load, cache) and write sample
+grids."""
 
 from __future__ import annotations
 
@@ -130,7 +131,12 @@ def run_faces(args) -> int:
 
     from disentangle.data.celeba import load_celeba
     from disentangle.data.faces import (
-        ATTRIBUTES, attribute_examples, attribute_marginals, default_faces_root, write_faces)
+        ATTRIBUTES,
+        attribute_examples,
+        attribute_marginals,
+        default_faces_root,
+        write_faces,
+    )
     from disentangle.data.images import save_image_grid
 
     out = (Path(args.out) if args.out else Path(args.cache_dir) / "faces" if args.cache_dir

@@ -22,7 +22,12 @@ from pathlib import Path
 from disentangle.errors import UserError
 from disentangle.navigation.settings import DATASETS
 from disentangle.training.config import (
-    SETTINGS, member_name, setting_label, training_keys, validate_model)
+    SETTINGS,
+    member_name,
+    setting_label,
+    training_keys,
+    validate_model,
+)
 
 
 @dataclass

@@ -8,8 +8,15 @@ from pathlib import Path
 
 from disentangle.errors import UserError
 from disentangle.navigation.settings import (
-    CLASSIFIER_STEPS, CONFIDENCE, DATASETS, DEFAULT_FRACTION, DEFAULT_STRENGTHS,
-    DEFAULT_TARGET_CHANGE, MIN_SEEDS, SCORES)
+    CLASSIFIER_STEPS,
+    CONFIDENCE,
+    DATASETS,
+    DEFAULT_FRACTION,
+    DEFAULT_STRENGTHS,
+    DEFAULT_TARGET_CHANGE,
+    MIN_SEEDS,
+    SCORES,
+)
 
 
 @dataclass

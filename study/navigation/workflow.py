@@ -27,7 +27,11 @@ import numpy as np
 from disentangle.errors import UserError
 from disentangle.navigation.edits import check_strengths
 from disentangle.navigation.model_study import (
-    EditPlan, ModelResult, study_labelled, study_unlabelled)
+    EditPlan,
+    ModelResult,
+    study_labelled,
+    study_unlabelled,
+)
 from disentangle.navigation.settings import DEFAULT_ATTRIBUTES
 from study.navigation.models import StudyModel, describe
 from study.navigation.settings import Settings, check_settings

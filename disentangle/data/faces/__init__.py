@@ -49,12 +49,25 @@ in CelebA's layout).
 from disentangle.data.faces.canvas import IMAGE_SIZE
 from disentangle.data.faces.dataset import FacesDataset, load_faces
 from disentangle.data.faces.factors import (
-    ATTRIBUTES, JOINT_DISTRIBUTION, NUISANCE_FIXED, NUISANCE_GRID, NUISANCE_RANGES, NUISANCES,
-    attribute_marginals, sample_attributes, sample_nuisance)
+    ATTRIBUTES,
+    JOINT_DISTRIBUTION,
+    NUISANCE_FIXED,
+    NUISANCE_GRID,
+    NUISANCE_RANGES,
+    NUISANCES,
+    attribute_marginals,
+    sample_attributes,
+    sample_nuisance,
+)
 from disentangle.data.faces.render import attribute_examples, render_face_tensors, render_faces
 from disentangle.data.faces.writer import (
-    CELEBA_ATTRIBUTES, FORMAT_VERSION, celeba_attribute_rows, default_faces_root, image_names,
-    write_faces)
+    CELEBA_ATTRIBUTES,
+    FORMAT_VERSION,
+    celeba_attribute_rows,
+    default_faces_root,
+    image_names,
+    write_faces,
+)
 
 __all__ = [
     "ATTRIBUTES", "CELEBA_ATTRIBUTES", "FORMAT_VERSION", "IMAGE_SIZE", "JOINT_DISTRIBUTION",

@@ -17,7 +17,6 @@ from typing import Callable
 
 import torch
 
-
 #: Graphs kept at once: the training batch, a stack's batch, the metrics' full chunk, and a
 #: few of the metrics' last chunks.
 MAX_GRAPHS = 8

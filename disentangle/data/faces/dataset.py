@@ -12,7 +12,12 @@ from disentangle.data.base import GroundTruthDataset, check_indices
 from disentangle.data.faces.canvas import IMAGE_SIZE
 from disentangle.data.faces.cuda_graphs import GraphedRender
 from disentangle.data.faces.factors import (
-    ATTRIBUTES, NUISANCE_FIXED, NUISANCE_GRID, NUISANCES, fixed_nuisance)
+    ATTRIBUTES,
+    NUISANCE_FIXED,
+    NUISANCE_GRID,
+    NUISANCES,
+    fixed_nuisance,
+)
 from disentangle.data.faces.pool import load_pool, pool_indices, pool_path
 from disentangle.data.faces.render import render_batched
 from disentangle.errors import UserError

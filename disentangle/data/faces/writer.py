@@ -23,8 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from disentangle.data.celeba import CELEBA_ATTRIBUTES
-from disentangle.data.faces.factors import (
-    ATTRIBUTES, NUISANCES, sample_attributes, sample_nuisance)
+from disentangle.data.faces.factors import ATTRIBUTES, NUISANCES, sample_attributes, sample_nuisance
 from disentangle.data.faces.render import CPU_RENDER_BATCH, render_faces
 from disentangle.errors import UserError
 
