@@ -36,6 +36,7 @@ from analysis.report_sections import (
 )
 from analysis.results import SweepResults, load_results, save_tables
 from analysis.selection import Selection, select_models
+from analysis.traversals import traversals as draw_traversals
 from analysis.verdicts.framework import (
     CONFIRMED,
     CONTRADICTED,
@@ -46,6 +47,7 @@ from analysis.verdicts.framework import (
 )
 from disentangle.errors import UserError
 from disentangle.files import staged_folder
+from disentangle.metrics.sanity import run_sanity_suite
 
 REPORT_FILE = "report.md"
 VERDICT_MARKS = {CONFIRMED: "✅ confirmed", CONTRADICTED: "❌ contradicted",
@@ -74,10 +76,6 @@ def load_sanity(source: str | Path | None) -> tuple[pd.DataFrame | None, str]:
     if source is None or str(source) == "off":
         return None, "not run (off)"
     if str(source) in ("fast", "paper"):
-        try:
-            from disentangle.metrics.sanity import run_sanity_suite
-        except ImportError as error:
-            return None, f"not run (the sanity suite is unavailable: {error})"
         return pd.DataFrame(run_sanity_suite(preset=str(source))), \
             f"run now with the {source} metric preset"
     path = Path(source)
@@ -137,8 +135,6 @@ def write_analysis(results: SweepResults, folder: Path, sanity_table, sanity_sou
     if sanity_table is not None:
         figures.append(metric_sanity(sanity_table, folder / "figures"))
     if traversals and len(end):
-        from analysis.traversals import traversals as draw_traversals
-
         figure, traversal_notes = draw_traversals(end, results.trials, folder / "figures")
         figures += [figure] if figure else []
         notes += traversal_notes if figure else [f"traversals skipped: {n}"

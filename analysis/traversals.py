@@ -21,8 +21,13 @@ import pandas as pd
 
 from analysis.plotting import PAGE_WIDTH, FigureFile, model_kinds, new_figure, save
 from analysis.results import model_name, score_column
+from disentangle.data import get_dataset
+from disentangle.data.images import image_grid
+from disentangle.models import load_model
+from disentangle.objectives import kl_per_dimension
 from disentangle.result_names import kl_dim
 from disentangle.training import model_file
+from disentangle.traversal import traversal_codes
 
 TRAVERSAL_VALUES = np.linspace(-2.0, 2.0, 9)
 
@@ -73,8 +78,6 @@ def measured_kl(model, images: np.ndarray) -> np.ndarray:
     """Mean KL(q(z_d|x) || N(0, 1)) of each latent dimension over ``images``."""
     import torch
 
-    from disentangle.objectives import kl_per_dimension
-
     with torch.inference_mode():
         mean, log_var = model.encode(torch.as_tensor(images, dtype=torch.float32))
         return kl_per_dimension(mean.float(), log_var.float()).numpy()
@@ -91,8 +94,6 @@ def traverse(model, image: np.ndarray | None, dims: list[int]) -> np.ndarray:
     coordinate set to each of -2 .. 2 around the encoder mean of ``image`` (or the prior mean
     0 when no image is given)."""
     import torch
-
-    from disentangle.traversal import traversal_codes
 
     with torch.inference_mode():
         if image is None:
@@ -124,8 +125,6 @@ def trial_images(config: dict, datasets: dict, count: int = 256, seed: int = 0
     ``datasets`` caches the loaded datasets (or the reason one failed) by name and options."""
     import json
 
-    from disentangle.data import get_dataset
-
     name = config.get("dataset")
     if not name:
         return None, "the prior mean (the trial's config names no dataset)"
@@ -150,9 +149,6 @@ def traversal_figure(selections: list[Selection], trials: pd.DataFrame, folder: 
     import json
 
     import torch
-
-    from disentangle.data.images import image_grid
-    from disentangle.models import load_model
 
     torch.set_num_threads(min(2, torch.get_num_threads()))
     notes, panels, datasets = [], [], {}

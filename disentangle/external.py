@@ -128,6 +128,7 @@ def load_dataset(dataset, dsprites_npz=None) -> GroundTruthDataset:
 def load_encoder(encoder, data: GroundTruthDataset, device=None, precision: str = "auto"):
     """(representation function, description) of ``encoder`` (see ``score_encoder``); the
     function turns whatever the encoder raises on ``data``'s images into one line."""
+    # imported here, not at the top: a table of codes or a numpy callable is scored without torch
     import torch
 
     from disentangle.representation import module_representation_function
@@ -159,6 +160,7 @@ def load_encoder(encoder, data: GroundTruthDataset, device=None, precision: str 
 
 def load_model_file(path: Path, device=None):
     """The module in a TorchScript file, or in a ``torch.export`` program (``.pt2``)."""
+    # imported here, not at the top: a table of codes or a numpy callable is scored without torch
     import torch
 
     from disentangle.runtime import default_device

@@ -36,6 +36,8 @@ import numpy as np
 import torch
 
 from disentangle.data import GroundTruthDataset
+from disentangle.metrics import evaluate
+from disentangle.representation import stack_posterior_function, stack_representation_function
 from disentangle.result_names import (
     DEVICE,
     DIVERGED,
@@ -148,12 +150,6 @@ class TrialRunner:
         encoding per preset (the draws depend on the epoch only, so every model of a sweep is
         scored on the same observations: score differences between models are not the
         metrics' sampling noise)."""
-        from disentangle.metrics import evaluate
-        from disentangle.representation import (
-            stack_posterior_function,
-            stack_representation_function,
-        )
-
         settings = self.metric_settings
         precision = self.trainer.settings["precision"]
         represent = stack_representation_function(self.trainer, training, precision)

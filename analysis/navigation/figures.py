@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.plotting import PAGE_WIDTH, FigureFile, new_figure, save
+from disentangle.data.images import image_grid
 from disentangle.navigation.model_study import STRIP_MULTIPLES, TRAVERSAL_VALUES
 
 MODE_STYLES = {"unconditional": "-", "conditional": "--"}
@@ -36,8 +37,6 @@ def representatives(result) -> list:
 
 def image_panel(axis, rows: list[np.ndarray], row_labels, column_labels, title: str) -> None:
     """Rows of images (each (S, C, H, W)) as one grid with labelled rows and columns."""
-    from disentangle.data.images import image_grid
-
     columns = len(rows[0])
     grid = image_grid(np.concatenate(rows), nrow=columns)
     axis.imshow(grid.squeeze(-1) if grid.shape[-1] == 1 else grid, cmap="gray",

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import importlib
-import os
-from pathlib import Path
 
 from disentangle.data.base import GroundTruthDataset, ImageDataset
+from disentangle.data.cache import cache_dir
 from disentangle.registry import Registry
 
 #: name -> "module:factory"; factories take keyword options and return an ImageDataset (imported
@@ -18,16 +17,6 @@ DATASETS.register("color_dsprites", "disentangle.data.dsprites_variants:load_col
 DATASETS.register("noisy_dsprites", "disentangle.data.dsprites_variants:load_noisy_dsprites")
 DATASETS.register("faces", "disentangle.data.faces:load_faces")
 DATASETS.register("celeba", "disentangle.data.celeba:load_celeba")
-
-
-def cache_dir() -> Path:
-    """Where rendered datasets and fetched checkpoints live: $VAE_STUDY_CACHE, else
-    $XDG_CACHE_HOME/vae-study, else ~/.cache/vae-study."""
-    explicit = os.environ.get("VAE_STUDY_CACHE")
-    if explicit:
-        return Path(explicit).expanduser().absolute()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base).expanduser().absolute() / "vae-study"
 
 
 def dataset_factory(name: str):

@@ -41,7 +41,9 @@ from pathlib import Path
 import numpy as np
 
 from disentangle.data.base import ImageDataset, check_indices
+from disentangle.data.cache import cache_dir as default_cache_dir
 from disentangle.errors import UserError
+from disentangle.parallel import parallel_map
 
 IMAGE_SIZE = 64
 CROP = 148
@@ -310,8 +312,6 @@ class CelebADataset(ImageDataset):
 def cache_path(folder: Path, preprocessing: str, num_images: int, cache_dir=None) -> Path:
     """The decoded-image cache of ``folder``: keyed by its absolute path, the preprocessing and
     the attribute file's size and modification time (so a regenerated tree is decoded again)."""
-    from disentangle.data import cache_dir as default_cache_dir
-
     stamp = (folder / ATTRIBUTE_FILE).stat()
     key = json.dumps([str(folder.resolve()), preprocessing, num_images, stamp.st_size,
                       stamp.st_mtime_ns])
@@ -325,8 +325,6 @@ def build_cache(folder: Path, files, preprocessing: str, path: Path,
     """Decode every image of ``folder`` (all present: ``load_celeba`` checks) into the uint8
     memory-mappable ``path`` (in ``workers`` threads, default one per core; written under a
     temporary name and renamed when complete, so a damaged image leaves no cache behind)."""
-    from disentangle.parallel import parallel_map
-
     images = _image_folder(folder)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f"{path.stem}.partial-{os.getpid()}.npy")

@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from disentangle.data.base import GroundTruthDataset, check_indices
+from disentangle.data.cache import cache_dir as default_cache_dir
 from disentangle.errors import UserError
 
 FILE_NAME = "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz"
@@ -312,8 +313,6 @@ def load_dsprites(npz: str | Path | None = None, cache_dir: str | Path | None = 
     """dSprites from the cache, else from the user's npz (``npz`` or $DSPRITES_NPZ), else
     rendered offline. The first call caches a packed copy (and, when rendered, an npz in the
     original layout); later calls load the packed copy in about a second."""
-    from disentangle.data import cache_dir as default_cache_dir
-
     folder = Path(cache_dir or default_cache_dir()) / "dsprites"
     npz = npz or os.environ.get(ENV_VAR) or None
     if npz is not None:

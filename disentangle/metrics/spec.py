@@ -21,6 +21,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from disentangle.errors import UserError
+from disentangle.metrics.encoding import check_dataset, make_encoder
 
 PRESET_NAMES = ("paper", "fast")
 
@@ -118,8 +119,6 @@ def run_metric(spec: MetricSpec, ground_truth_data, representation_function,
     ``num_encoded`` (observations actually encoded) and ``seconds``; a metric that
     ``needs_posterior`` is given the posterior function to encode its own draws, and adds only
     ``seconds``."""
-    from disentangle.metrics.encoding import check_dataset, make_encoder
-
     started = time.perf_counter()
     settings = spec.resolve(preset, **overrides)
     check_dataset(ground_truth_data)

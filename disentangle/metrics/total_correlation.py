@@ -66,6 +66,7 @@ def aggregate_total_correlation(means: np.ndarray, log_vars: np.ndarray,
     are one batched product (z^2, z, 1) x coefficients per dimension (float64, on the GPU when
     there is one); the joint log density is their sum over d. Then log-sum-exp over the
     components."""
+    # imported here, not at the top: the metrics load torch only when this estimate runs
     import torch
 
     from disentangle.runtime import default_device

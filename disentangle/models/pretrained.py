@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from disentangle.data import cache_dir
 from disentangle.errors import UserError
 from disentangle.files import atomic_path
 from disentangle.models.checkpoint import make_checkpoint, write_checkpoint
@@ -136,8 +137,6 @@ def import_to_file(directory: str | Path, out: str | Path | None = None) -> Path
 
 def pretrained_dir(name: str) -> Path:
     """Where ``fetch_pretrained`` keeps ``name``: <cache>/pretrained/<name>."""
-    from disentangle.data import cache_dir
-
     return cache_dir() / "pretrained" / name
 
 

@@ -28,10 +28,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from disentangle.data import cache_dir as default_cache_dir
 from disentangle.errors import UserError
-from disentangle.models.checkpoint import load_weights_only
+from disentangle.models import load_state
+from disentangle.models.checkpoint import load_weights_only, write_checkpoint
 from disentangle.navigation.settings import CLASSIFIER_STEPS as DEFAULT_STEPS
 from disentangle.navigation.validation import describe, recognised, validate
+from disentangle.runtime import default_device
 
 CLASSIFIER_FORMAT = "vae-study-attribute-classifier"
 CLASSIFIER_VERSION = 3  # 2: trained on half-blurred batches; 3: AUC intervals, image counts
@@ -115,8 +118,6 @@ def train_classifier(train, held_out, steps: int = DEFAULT_STEPS,
     """Train on the ``LabelledImages`` ``train`` (minibatches drawn with replacement, Adam
     with a cosine schedule) on ``device`` (default: a GPU if there is one), then validate on
     ``held_out`` (images the network never saw) on the CPU."""
-    from disentangle.runtime import default_device
-
     if train.identity != held_out.identity:
         raise ValueError("train and held-out images must come from the same data")
     device = torch.device(device) if device is not None else default_device()
@@ -159,8 +160,6 @@ def train_classifier(train, held_out, steps: int = DEFAULT_STEPS,
 
 def save_classifier(classifier: Classifier, path: str | Path) -> Path:
     """Write the classifier atomically (weights, identity, validation) with torch.save."""
-    from disentangle.models.checkpoint import write_checkpoint
-
     network = classifier.network
     checkpoint = {"format": CLASSIFIER_FORMAT, "version": CLASSIFIER_VERSION,
                   "identity": classifier.identity,
@@ -196,8 +195,6 @@ def load_classifier(path: str | Path, identity: dict | None = None) -> Classifie
         raise UserError(f"{path} was trained on {describe_identity(checkpoint['identity'])}, "
                         f"not on {describe_identity(identity)}: give a classifier of this "
                         f"dataset, or none to train one")
-    from disentangle.models import load_state
-
     network = AttributeClassifier(**checkpoint["build"])
     load_state(network, checkpoint["model"], str(path))
     network.eval()
@@ -208,8 +205,6 @@ def load_classifier(path: str | Path, identity: dict | None = None) -> Classifie
 def cache_path(identity: dict, training: dict, cache_dir: str | Path | None = None) -> Path:
     """Where ``classifier_for`` keeps the classifier of data with ``identity`` trained as
     ``training`` says (steps, image counts, seed, folder: anything that changes it)."""
-    from disentangle.data import cache_dir as default_cache_dir
-
     key = json.dumps([identity, training, CLASSIFIER_VERSION], sort_keys=True, default=str)
     digest = hashlib.sha1(key.encode()).hexdigest()[:12]
     base = Path(cache_dir) if cache_dir is not None else default_cache_dir()

@@ -26,7 +26,17 @@ import os
 import numpy as np
 
 from disentangle.data.base import ImageDataset, check_indices
+from disentangle.data.celeba import load_celeba
+from disentangle.data.faces import (
+    ATTRIBUTES,
+    FORMAT_VERSION,
+    FacesDataset,
+    render_faces,
+    sample_attributes,
+    sample_nuisance,
+)
 from disentangle.errors import UserError
+from disentangle.parallel import parallel_map
 
 DISTRIBUTIONS = ("joint", "independent")
 _RENDER_CHUNK = 256  # images per rendering task
@@ -89,29 +99,21 @@ def _to_uint8(images: np.ndarray) -> np.ndarray:
 
 
 def _render_joint(task) -> np.ndarray:
-    from disentangle.data.faces import render_faces
-
     attributes, nuisance = task
     return _to_uint8(render_faces(attributes, nuisance))
 
 
 def _render_indices(indices) -> np.ndarray:
-    from disentangle.data.faces import FacesDataset
-
     return _to_uint8(FacesDataset().images(indices))
 
 
 def _map(function, tasks, workers: int | None) -> list:
     """``function`` over ``tasks``, in ``workers`` threads when more than one."""
-    from disentangle.parallel import parallel_map
-
     return list(parallel_map(function, tasks, workers or 1))
 
 
 def faces_identity() -> dict:
     """The identity of every ``synthetic_faces`` set (known without rendering any)."""
-    from disentangle.data.faces import ATTRIBUTES, FORMAT_VERSION
-
     return {"name": "faces", "source": "disentangle.data.faces", "attributes": list(ATTRIBUTES),
             "preprocessing": f"rendered 64x64 RGB (faces format {FORMAT_VERSION})"}
 
@@ -120,8 +122,6 @@ def synthetic_faces(num: int, seed: int = 0, distribution: str = "joint",
                     workers: int | None = 1) -> LabelledImages:
     """``num`` synthetic faces rendered now, labelled by the generator (see the module
     docstring); ``workers`` threads render in parallel (None: one per CPU core)."""
-    from disentangle.data.faces import ATTRIBUTES, FacesDataset, sample_attributes, sample_nuisance
-
     if distribution not in DISTRIBUTIONS:
         raise UserError(f"unknown face distribution {distribution!r}: choose "
                         f"{' or '.join(DISTRIBUTIONS)}")
@@ -150,8 +150,6 @@ def celeba_faces(root, split: str = "train", preprocessing: str = "crop148",
                  num: int | None = None, seed: int = 0) -> LabelledImages:
     """A split of the CelebA folder ``root`` (at most ``num`` images, drawn with ``seed``),
     read through the decoded cache, with CelebA's 40 labels."""
-    from disentangle.data.celeba import load_celeba
-
     celeba = load_celeba(root, preprocessing=preprocessing, split=split, progress=True)
     rows = np.arange(len(celeba))
     if num is not None and num < len(celeba):

@@ -31,6 +31,8 @@ from disentangle.navigation.boundaries import (
     fit_boundary,
 )
 from disentangle.navigation.edits import EditCurves, decode, edit_curves, edit_summary
+from disentangle.representation import representation_function
+from disentangle.traversal import traversal_codes
 
 MODES = ("unconditional", "conditional")
 #: Strip columns, as multiples of the model's matched strength.
@@ -80,8 +82,6 @@ class ModelResult:
 
 
 def encode(model, images: np.ndarray) -> np.ndarray:
-    from disentangle.representation import representation_function
-
     return representation_function(model, device="cpu", precision="fp32")(images)
 
 
@@ -147,8 +147,6 @@ def study_unlabelled(result: ModelResult, model, reference: np.ndarray | None,
     """Samples from the prior, traversals of the most varied latent dimensions around the
     first reference image (or the prior mean), and reconstructions of the reference grid."""
     import torch
-
-    from disentangle.traversal import traversal_codes
 
     generator = torch.Generator().manual_seed(seed)
     result.samples = decode(model, torch.randn(NUM_SAMPLES, model.latent_dim,

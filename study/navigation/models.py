@@ -19,8 +19,11 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from analysis.results import load_results
 from disentangle.errors import UserError
+from disentangle.models import load_model
 from disentangle.navigation.settings import DATASETS
+from disentangle.training import model_file
 from disentangle.training.config import (
     SETTINGS,
     member_name,
@@ -90,8 +93,6 @@ def unique_names(paths, models) -> list[str]:
 
 def from_paths(paths) -> list[StudyModel]:
     """The checkpoints ``paths`` (ours, imported, or disentangling-vae result folders)."""
-    from disentangle.models import load_model
-
     if not paths:
         raise UserError("no models given: pass --models CKPT [CKPT ...] or --sweep DIR")
     models = [load_model(path) for path in paths]
@@ -122,10 +123,6 @@ def sweep_dataset(trials) -> tuple[str, str | None]:
 
 def from_sweep(sweep_dir) -> SweepModels:
     """Every finished model of the sweep at ``sweep_dir`` (see the module docstring)."""
-    from analysis.results import load_results
-    from disentangle.models import load_model
-    from disentangle.training import model_file
-
     trials = load_results(sweep_dir).trials
     dataset, root = sweep_dataset(trials)
     models, left_out = [], []

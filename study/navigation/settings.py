@@ -46,6 +46,7 @@ class Settings:
 
 def check_settings(settings: Settings) -> None:
     """One line naming the option and the fix for each bad value, before any work."""
+    # imported here, not at the top: the CLI imports this module at start-up and edits loads torch
     from disentangle.navigation.edits import check_strengths, check_target_change
 
     if settings.dataset not in DATASETS:

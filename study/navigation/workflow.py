@@ -24,7 +24,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from disentangle.data.images import load_image_grid
 from disentangle.errors import UserError
+from disentangle.navigation.classifier import classifier_for, load_classifier
+from disentangle.navigation.data import celeba_faces, faces_identity, synthetic_faces
 from disentangle.navigation.edits import check_strengths
 from disentangle.navigation.model_study import (
     EditPlan,
@@ -89,8 +92,6 @@ def labelled_sets(settings: Settings, preprocessing: str):
     """(labelled images for the boundaries, faces to edit, a function returning the
     classifier's (train, held-out) images, what decides those), or None when ``--dataset
     celeba`` has no folder (no labels)."""
-    from disentangle.navigation.data import celeba_faces, synthetic_faces
-
     seed, workers = settings.seed, settings.workers
     held_out = max(500, settings.classifier_images // 10)
     training = {"images": settings.classifier_images, "held_out": held_out, "seed": seed}
@@ -133,9 +134,6 @@ def choose_attributes(settings: Settings, names, classifier=None) -> list[str]:
 def check_before_rendering(settings: Settings) -> None:
     """For the synthetic faces, whose attributes and identity are known before any image is
     rendered: fail on a bad --attributes or --classifier at once."""
-    from disentangle.navigation.classifier import load_classifier
-    from disentangle.navigation.data import faces_identity
-
     found = faces_identity()
     choose_attributes(settings, found["attributes"])
     if settings.classifier is not None:
@@ -154,8 +152,6 @@ def run_study(models: list[StudyModel], settings: Settings | None = None,
         check_before_rendering(settings)
     reference = None
     if settings.reference is not None:
-        from disentangle.data.images import load_image_grid
-
         reference = load_image_grid(settings.reference, channels=3)
     sets = labelled_sets(settings, choose_preprocessing(settings, models))
     if sets is None:
@@ -183,8 +179,6 @@ def unlabelled_study(models, settings: Settings, reference, left_out) -> StudyRe
 
 def labelled_study(models, settings: Settings, sets) -> StudyResult:
     """Classifier, edit plan, strip faces, then every model (module docstring)."""
-    from disentangle.navigation.classifier import classifier_for
-
     labelled, faces, classifier_sets, training = sets
     classifier = classifier_for(labelled.identity, classifier_sets,
                                 steps=settings.classifier_steps, path=settings.classifier,

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from disentangle.data.base import GroundTruthDataset, check_indices
+from disentangle.data.cache import cache_dir
 from disentangle.data.faces.canvas import IMAGE_SIZE
 from disentangle.data.faces.cuda_graphs import GraphedRender
 from disentangle.data.faces.factors import (
@@ -118,8 +119,6 @@ class FacesDataset(GroundTruthDataset):
             return self.torch_images(positions)
         device = positions.device
         if device not in self._pools:
-            from disentangle.data import cache_dir
-
             path = pool_path(cache_dir(), self.pool, self.pool_seed, self.vary_nuisance)
             indices = pool_indices(len(self), self.pool, self.pool_seed)
             # rendered (once per machine) by this dataset's threads: the device tables

@@ -22,10 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
+from disentangle.data.cache import cache_dir
 from disentangle.data.celeba import CELEBA_ATTRIBUTES
 from disentangle.data.faces.factors import ATTRIBUTES, NUISANCES, sample_attributes, sample_nuisance
 from disentangle.data.faces.render import CPU_RENDER_BATCH, render_faces
 from disentangle.errors import UserError
+from disentangle.parallel import parallel_map
 
 #: Bump when the renderer or the file format changes, so old trees are regenerated.
 FORMAT_VERSION = 1
@@ -36,8 +38,6 @@ _CHUNK = 512  # images per task of a thread
 
 def default_faces_root() -> Path:
     """Where ``vae-study data faces`` writes by default: <cache>/faces (holding celeba/)."""
-    from disentangle.data import cache_dir
-
     return cache_dir() / "faces"
 
 
@@ -135,8 +135,6 @@ def write_faces(out: str | Path | None = None, num: int = 50_000, seed: int = 0,
 def _run_tasks(tasks, workers, num, progress) -> None:
     """Run ``_write_chunk`` over ``tasks`` in ``workers`` threads (default: one per core):
     torch's operators and PIL's JPEG encoder release the GIL."""
-    from disentangle.parallel import parallel_map
-
     for _ in parallel_map(_write_chunk, tasks, workers, total=num, count=lambda n: n,
                           progress="rendering faces" if progress else None):
         pass
