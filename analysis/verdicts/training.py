@@ -44,6 +44,17 @@ def beta_above_one(table: pd.DataFrame) -> pd.DataFrame:
                  & (table["beta"] > kinds.neutral_value("beta_vae"))]
 
 
+def settle_with_best_beta(verdict: Verdict, groups: dict[str, np.ndarray], decision,
+                          rule: Rule) -> Verdict:
+    """The β with the best mean score and the power line as evidence, then the verdict
+    ``decision`` gives."""
+    best = max(groups, key=lambda setting: np.mean(groups[setting]))
+    verdict.evidence.append(f"best β by mean score: {best}")
+    verdict.evidence.append(rule.power_line(min(len(v) for v in groups.values()),
+                                            decision.comparisons))
+    return verdict.settle(decision)
+
+
 def higgins_beta_beats_vae(table: pd.DataFrame, rule: Rule = Rule()) -> Verdict:
     """Higgins et al. 2017: β-VAE with β > 1 scores higher than the VAE on the BetaVAE metric."""
     score = score_column(table, "beta_vae")
@@ -70,11 +81,7 @@ def higgins_beta_beats_vae(table: pd.DataFrame, rule: Rule = Rule()) -> Verdict:
     verdict.evidence += [f"{setting} {mean_sd(usable[setting])}: difference "
                          f"{interval.take(0).describe()}"
                          for setting, interval in decision.intervals.items()]
-    best = max(usable, key=lambda setting: np.mean(usable[setting]))
-    verdict.evidence.append(f"best β by mean score: {best}")
-    verdict.evidence.append(rule.power_line(min(len(v) for v in usable.values()),
-                                            decision.comparisons))
-    return verdict.settle(decision)
+    return settle_with_best_beta(verdict, usable, decision, rule)
 
 
 def kim_mnih_disentanglement_peaks(table: pd.DataFrame, rule: Rule = Rule()) -> Verdict:
@@ -102,11 +109,7 @@ def kim_mnih_disentanglement_peaks(table: pd.DataFrame, rule: Rule = Rule()) -> 
     decision = rules.interior_maximum({s: one(v) for s, v in ordered.items()}, rule.alpha)
     verdict.evidence += [f"{pair} {interval.take(0).describe()}"
                          for pair, interval in decision.intervals.items()]
-    best = max(ordered, key=lambda setting: np.mean(ordered[setting]))
-    verdict.evidence.append(f"best β by mean score: {best}")
-    verdict.evidence.append(rule.power_line(min(len(v) for v in ordered.values()),
-                                            decision.comparisons))
-    return verdict.settle(decision)
+    return settle_with_best_beta(verdict, ordered, decision, rule)
 
 
 def kim_mnih_reconstruction_rises(table: pd.DataFrame, rule: Rule = Rule()) -> Verdict:
