@@ -265,8 +265,10 @@ def noncentrality_interval(ratio, df1: int, df2: int, level: float) -> tuple:
     bounds = []
     for wanted in (1 - tail, tail):
         low, high = np.zeros_like(observed), 2.0 * df1 * observed + 50.0
-        while np.any(stats.ncf.cdf(observed, df1, df2, high) > wanted):
-            high = np.where(stats.ncf.cdf(observed, df1, df2, high) > wanted, 2 * high, high)
+        short = stats.ncf.cdf(observed, df1, df2, high) > wanted    # λ = high not yet enough
+        while short.any():
+            high = np.where(short, 2 * high, high)
+            short = stats.ncf.cdf(observed, df1, df2, high) > wanted
         for _ in range(BISECTIONS):
             middle = (low + high) / 2
             above = stats.ncf.cdf(observed, df1, df2, middle) > wanted

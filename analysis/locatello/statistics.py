@@ -112,7 +112,7 @@ def share_intervals(objectives: list[list[np.ndarray]], level: float,
     """The noncentral F intervals (module docstring) of the shares named in ``components``,
     each of (B, ...) arrays."""
     squares, dfs, total = mean_squares(objectives)
-    estimate = nested_shares(objectives)
+    estimate = shares_of(*noncentralities(squares, dfs), total)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratios = [ms / squares[2] for ms in squares[:2]]
     (objective_low, objective_high), (setting_low, setting_high) = (
