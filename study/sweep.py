@@ -206,7 +206,10 @@ def resume_sweep(path: str | Path):
         # interrupted before Tune saved anything: nothing to keep, so start the stored study
         return run_sweep(study, path.parent, path.name)
     init_ray()
+    # Tune keeps only the search space's keys: without the space itself the trials it has not
+    # created yet would receive its placeholders instead of their models.
     tuner = tune.Tuner.restore(str(path), trainable=make_trainable(study),
+                               param_space=param_space(study),
                                resume_unfinished=True, resume_errored=True)
     tuner.fit()
     return _finish(path)

@@ -1,6 +1,6 @@
 """Fault tolerance with a real local Ray: a trial whose worker process is killed resumes from
 its last checkpoint and ends exactly like an undisturbed twin; an interrupted sweep resumes
-without re-running its finished trials."""
+without re-running its finished trials and runs the ones Tune had not created yet."""
 
 from __future__ import annotations
 
@@ -75,12 +75,14 @@ def test_killed_worker_resumes_from_its_checkpoint_and_matches_its_twin(
 
 def test_interrupted_sweep_resumes_without_rerunning_finished_trials(ray_cluster, tmp_path,
                                                                      tiny):
-    study = load_study("quick", tiny(epochs=2, steps=3, seeds=(0, 1)) + [
+    # one trial at a time: at the interrupt the first has finished, the second runs and the
+    # third does not exist yet (Tune creates it from the search space only on --resume)
+    study = load_study("quick", tiny(epochs=2, steps=3, seeds=(0, 1, 2)) + [
         'variants=[{"model": "vae"}]', "resources.max_concurrent_trials=1"])
     first = run_sweep(study, tmp_path, "interrupt",
                       callbacks=[InterruptOnceWhenOneTrialFinished()])
     assert SENT_INTERRUPTS == [os.getpid()]
-    assert first.unfinished == 1
+    assert first.unfinished == 1 and len(first.trials) == 2
     assert "--resume" in first.format()
     experiment = tmp_path / "interrupt"
     finished = [d for d in experiment.iterdir() if d.is_dir()
@@ -91,12 +93,12 @@ def test_interrupted_sweep_resumes_without_rerunning_finished_trials(ray_cluster
     second = resume_sweep(experiment)
     assert second.unfinished == 0 and not len(second.errored())
     trial_dirs = [d for d in experiment.iterdir() if d.is_dir()]
-    assert len(trial_dirs) == 2
+    assert len(trial_dirs) == 3
     assert (finished[0] / "result.json").read_bytes() == before  # not run again
     for trial_dir in trial_dirs:
         rows = _rows(trial_dir)
         assert rows[-1]["training_iteration"] == 2 and rows[-1]["steps"] == 6
-    assert sorted(second.trials["seed"]) == [0, 1]
+    assert sorted(second.trials["seed"]) == [0, 1, 2]
     with pytest.raises(UserError, match="--resume"):
         run_sweep(study, tmp_path, "interrupt")  # never overwrites an experiment
 
