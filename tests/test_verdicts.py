@@ -259,6 +259,21 @@ def test_locatello_variance_decomposition_can_come_out_either_way():
     assert verdict([0.5, 0.6, 0.7], [0.7, 0.8]).verdict == NOT_ENOUGH_DATA
 
 
+def test_a_claim_without_its_columns_names_them_and_decides_nothing():
+    scores_only = table(VAE, models("beta_vae", 4.0, factor_vae_score=[0.7] * 3,
+                                    beta_vae_score=[0.85, 0.86, 0.87]),
+                        models("factor_vae", 40.0, factor_vae_score=[0.8] * 3))
+    for claim in (kim_mnih_reconstruction_rises, kim_mnih_reconstruction_kept,
+                  kim_mnih_better_tradeoff):
+        verdict = claim(scores_only.drop(columns="reconstruction"))
+        assert verdict.verdict == NOT_ENOUGH_DATA
+        assert verdict.missing == ["no reconstruction reported"], claim.__name__
+    without_scores = scores_only.drop(columns=["beta_vae_score", "factor_vae_score"])
+    assert higgins_beta_beats_vae(without_scores).missing == ["no beta_vae_score reported"]
+    assert locatello_seed_vs_hyperparameter(without_scores).missing == [
+        "no factor_vae_score reported"]
+
+
 # -- point 5: the total correlation claims use the large-sample estimate --------------------------
 def test_tc_claims_need_the_large_sample_estimate():
     def rows(tc_of_gamma, discriminator_sign=1.0):

@@ -76,8 +76,7 @@ def locatello_seed_vs_hyperparameter(table: pd.DataFrame, rule: Rule = Rule()) -
              f"noise, not normal settings); confirmed when every kind's interval lies above "
              f"{share:g}, contradicted when every kind's lies below {share:g} "
              f"(intersection–union tests: no correction)")
-    if score not in table:
-        verdict.missing.append(f"no {score} reported")
+    if verdict.lacks(table, score):
         return verdict
     usable = {}
     for kind in kinds.KINDS.values():

@@ -90,6 +90,14 @@ class Verdict:
     missing: list[str] = field(default_factory=list)
     seeds: dict[str, int] = field(default_factory=dict)  # setting -> models counted
 
+    def lacks(self, table: pd.DataFrame, *columns: str) -> bool:
+        """Whether ``table`` lacks any of ``columns``; if so, says which under ``missing``
+        (the claim then stays "not enough data")."""
+        absent = [column for column in columns if column not in table]
+        if absent:
+            self.missing.append(f"no {' or '.join(absent)} reported")
+        return bool(absent)
+
     def count(self, groups: dict) -> None:
         self.seeds.update({name: len(values) for name, values in groups.items()})
 

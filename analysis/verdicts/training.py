@@ -63,8 +63,7 @@ def higgins_beta_beats_vae(table: pd.DataFrame, rule: Rule = Rule()) -> Verdict:
                       rule=f"for each β > 1, Welch's t interval of its mean {score} minus the "
                            f"VAE's, Bonferroni over the β tried; confirmed when some β's "
                            f"interval lies above 0, contradicted when every β's lies below 0")
-    if score not in table:
-        verdict.missing.append(f"no {score} reported")
+    if verdict.lacks(table, score):
         return verdict
     rows, name = reference(table)
     vae = rows[score].dropna().to_numpy(dtype=float)
@@ -95,8 +94,7 @@ def kim_mnih_disentanglement_peaks(table: pd.DataFrame, rule: Rule = Rule()) -> 
              f"and the largest β), Bonferroni over the larger of the inner β's count and 2; "
              f"confirmed when some inner β lies above both ends, contradicted when an end lies "
              f"above every inner β (the maximum at an end)")
-    if score not in table:
-        verdict.missing.append(f"no {score} reported")
+    if verdict.lacks(table, score):
         return verdict
     rows = with_baseline(table, "beta_vae")
     ordered = ordered_groups(verdict, rows, score, "beta_vae", rule, "score")
@@ -120,8 +118,7 @@ def kim_mnih_reconstruction_rises(table: pd.DataFrame, rule: Rule = Rule()) -> V
                            "over their order in β (the VAE as β = 1; with two settings, their "
                            "difference), with its Welch–Satterthwaite t interval; confirmed "
                            "when it lies above 0, contradicted when it lies below 0")
-    if "reconstruction" not in table:
-        verdict.missing.append("no reconstruction reported")
+    if verdict.lacks(table, "reconstruction"):
         return verdict
     rows = with_baseline(table, "beta_vae")
     ordered = ordered_groups(verdict, rows, "reconstruction", "beta_vae", rule,
@@ -147,8 +144,7 @@ def kim_mnih_reconstruction_kept(table: pd.DataFrame, rule: Rule = Rule()) -> Ve
              f"Welch's t on the log of the ratio (delta method), Bonferroni over the settings; "
              f"confirmed when every γ's interval lies below +{margin:.0%} and some β > 1's "
              f"above it, contradicted when some γ's lies above it or every β > 1's below it")
-    if "reconstruction" not in table:
-        verdict.missing.append("no reconstruction reported")
+    if verdict.lacks(table, "reconstruction"):
         return verdict
     rows, name = reference(table)
     vae = rows["reconstruction"].dropna().to_numpy(dtype=float)
@@ -189,8 +185,7 @@ def kim_mnih_better_tradeoff(table: pd.DataFrame, rule: Rule = Rule()) -> Verdic
              "setting can only confirm, one that reconstructs worse than every β setting "
              "(compared with the worst-reconstructing one) can only contradict; confirmed when "
              "some γ's interval lies above 0, contradicted when every γ's lies below 0")
-    if score not in table or "reconstruction" not in table:
-        verdict.missing.append(f"{score} or reconstruction not reported")
+    if verdict.lacks(table, score, "reconstruction"):
         return verdict
     columns = ["reconstruction", score]
     rows, name = reference(table)
