@@ -51,6 +51,9 @@ REFERENCES = (
               "Kim & Mnih 2018, FactorVAE (≈, read off their figure)"),
     Reference("factor_vae_score", None, 0.82, 0.83,
               "published 10-seed FactorVAE rerun, γ∈{10,20,40}, ≈311k steps (unverified)"),
+    Reference("mig_score", "vae", 0.100, 0.100, "pre-trained VAE (disentangling-vae)"),
+    Reference("mig_score", "beta_vae", 0.137, 0.137, "pre-trained β-VAE β=4"),
+    Reference("mig_score", "factor_vae", 0.182, 0.182, "pre-trained FactorVAE γ=6.4"),
     Reference("mig_score", None, 0.40, 0.43,
               "published 10-seed FactorVAE rerun, γ∈{10,20,40}, ≈311k steps (unverified)"),
 )

@@ -17,6 +17,9 @@ Reads the run's sweep (RUN_DIR/study, default ~/vae-study-runs/cpu) while it tra
   time and model-steps/s of each trial, and the CPU seconds its training processes had used
   when last seen by this script (each start's, and their sum);
 - ``README.md``: the status page (in progress or finished, the table, throughput, figures).
+
+Shipped to the default ``--out``, it also rewrites the project README's results block
+(``analysis.long_run``: the table beside paper-scale models, the figures, the verdicts).
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from disentangle.result_names import MODEL_STEPS_PER_SECOND, PAPER_PREFIX, without_preset  # noqa: E402
+SHIPPED = ROOT / "docs" / "results" / "cpu"
+README = ROOT / "README.md"
 
 
 def parse_args():
@@ -39,89 +43,10 @@ def parse_args():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", nargs="?", type=Path,
                         default=Path.home() / "vae-study-runs" / "cpu")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "results" / "cpu")
+    parser.add_argument("--out", type=Path, default=SHIPPED)
     parser.add_argument("--sanity", default="fast",
                         help="the metric sanity suite: fast, paper, off, or a saved table")
     return parser.parse_args()
-
-
-def throughput(results) -> list[dict]:
-    """Per trial: its models, the steps reached, wall seconds of its epochs, and model-steps/s
-    while training (median over epochs) and overall (scoring and checkpoints included)."""
-    rows = []
-    for tune_trial, epochs in results.epochs.groupby("tune_trial", sort=False):
-        per_epoch = epochs.drop_duplicates("epoch")
-        models = epochs["member"].nunique()
-        steps = int(per_epoch["steps"].max())
-        wall = float(per_epoch["time_this_iter_s"].sum())
-        training = (per_epoch[MODEL_STEPS_PER_SECOND].median()
-                    if MODEL_STEPS_PER_SECOND in per_epoch else float("nan"))
-        rows.append({"trial": tune_trial, "models": models, "steps": steps,
-                     "epochs": len(per_epoch), "wall_seconds": round(wall),
-                     "model_steps_per_second_training": round(float(training), 2),
-                     "model_steps_per_second_overall": round(models * steps / wall, 2)})
-    return rows
-
-
-def status_page(record: dict, curves, step: int, paper: bool) -> str:
-    """docs/results/cpu/README.md: where the run stands, its table at the snapshot step, its
-    throughput, the figures."""
-    import pandas as pd
-
-    target = record["study"]["epochs"] * record["study"]["steps_per_epoch"]
-    state = ("finished" if record["steps_reached"] >= target else
-             f"**in progress**: every model has trained {record['steps_reached']:,} of the "
-             f"preset's {target:,} steps")
-    lines = [
-        "# The CPU study (preset `cpu`)", "",
-        f"VAE, β-VAE β=4 and FactorVAE γ=40 (Kim & Mnih's settings, FC 128), 3 seeds each, "
-        f"trained in the background on a {record['machine']['cpus']}-core CPU by "
-        f"`scripts/cpu_study.sh` from commit `{record['commit'][:7]}` "
-        f"({record['restarts']} restart(s) so far, each resumed from its last checkpoint). "
-        f"Status: {state}. Shipped by `scripts/ship_cpu_study.py`.", "",
-        f"## At step {step:,} (the latest step {'with paper-sized scores ' if paper else ''}"
-        f"that every model reached)", "",
-        "Mean over seeds [95% t-interval of the mean]; scores at the "
-        + ("paper preset (disentanglement_lib's sample sizes)." if paper else
-           "fast preset (no paper-sized scores at a common step yet)."), "",
-        "| setting | seeds | reconstruction | KL | BetaVAE | FactorVAE | MIG |",
-        "|---|---:|---:|---:|---:|---:|---:|"]
-    at = curves[curves["steps"] == step]
-    for setting, rows in at.groupby("setting", sort=False):
-        cells = [setting, str(int(rows["seeds"].max()))]
-        for quantity in ("reconstruction", "kl", PAPER_PREFIX + "beta_vae_score",
-                         PAPER_PREFIX + "factor_vae_score", PAPER_PREFIX + "mig_score"):
-            row = rows[rows["quantity"] == quantity]
-            if row.empty and quantity.startswith(PAPER_PREFIX):  # no paper scores: fast ones
-                row = rows[rows["quantity"] == without_preset(quantity)]
-            if row.empty:
-                cells.append("–")
-                continue
-            row = row.iloc[0]
-            digits = 1 if quantity in ("reconstruction", "kl") else 3
-            interval = ("" if pd.isna(row["low"]) else
-                        f" [{row['low']:.{digits}f}, {row['high']:.{digits}f}]")
-            cells.append(f"{row['mean']:.{digits}f}{interval}")
-        lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "## Throughput", "",
-              "| trial | models | steps | epochs | wall s | model-steps/s training | "
-              "model-steps/s overall |", "|---|---:|---:|---:|---:|---:|---:|"]
-    for trial in record["trials"]:
-        lines.append(f"| {trial['trial']} | {trial['models']} | {trial['steps']:,} | "
-                     f"{trial['epochs']} | {trial['wall_seconds']:,} | "
-                     f"{trial['model_steps_per_second_training']} | "
-                     f"{trial['model_steps_per_second_overall']} |")
-    lines += ["", "Training: the median over epochs of each epoch's training alone; overall: "
-              "model-steps over the wall time of every epoch, scoring and checkpoints included. "
-              "The run is niced under other work on the same machine, so both are below what "
-              "an idle machine gives.", "",
-              "## Figures", "", "![learning curves](figures/learning_curves.png)", "",
-              "![traversals](figures/traversals.png)", "",
-              "The full analysis (verdicts, every figure) of the snapshot: [report.md](report.md)"
-              "; every epoch so far: `all_epochs.csv.gz`, the curves' numbers: `curves.csv`; "
-              "the best and median model of each kind: `weights/` (bf16, "
-              "`vae-study evaluate docs/results/cpu/weights/factor_vae_best.pt`)."]
-    return "\n".join(lines) + "\n"
 
 
 def trainer_cpu_seconds(run: Path) -> float | None:
@@ -162,12 +87,14 @@ def main() -> None:
     args = parse_args()
     import pandas as pd
 
+    from analysis import long_run
     from analysis.bundle import bf16_weights, common_step, snapshot
     from analysis.curves import curve_table, learning_curves
     from analysis.report import analyze, load_sanity, write_analysis
     from analysis.results import load_results, results_table
     from analysis.traversals import select_models
     from analysis.verdicts.framework import Rule
+    from disentangle.models import read_checkpoint
 
     run, out = args.run.expanduser().absolute(), args.out.absolute()
     results = load_results(run / "study")
@@ -202,19 +129,28 @@ def main() -> None:
         selections, _ = select_models(shot.final, shot.trials)
         bf16_weights(selections, staging / "weights")
         record = record_cpu_time(run)
-        record.update(study=study, snapshot_step=step, trials=throughput(results),
+        record.update(study=study, snapshot_step=step,
+                      snapshot_preset="paper" if paper else "fast",
+                      trials=long_run.throughput(results),
                       steps_reached=int(results.epochs.groupby("trial_id")["steps"].max().min()),
-                      verdicts={v.key: v.verdict for v in shipped.verdicts},
-                      weights={f"{s.row['model']}_{s.role}": {"setting": s.row["setting"],
-                                                              "seed": int(s.row["seed"])}
-                               for s in selections})
+                      verdicts=[{"key": v.key, "source": v.source, "claim": v.claim,
+                                 "verdict": v.verdict} for v in shipped.verdicts],
+                      weights={f"{s.row['model']}_{s.role}": {
+                          "setting": s.row["setting"], "seed": int(s.row["seed"]),
+                          "step": read_checkpoint(s.checkpoint_file)["info"]["step"]}
+                          for s in selections})
         (staging / "run.json").write_text(json.dumps(record, indent=2) + "\n")
-        (staging / "README.md").write_text(
-            status_page(record, pd.read_csv(staging / "curves.csv"), step, paper),
-            encoding="utf-8")
+        curves = pd.read_csv(staging / "curves.csv")
+        (staging / "README.md").write_text(long_run.status_page(record, curves),
+                                           encoding="utf-8")
+        if out == SHIPPED:
+            block = long_run.results_block(record, curves, "docs/results/cpu", "docs")
+            readme = long_run.with_block(README.read_text(encoding="utf-8"), block)
         shutil.rmtree(out, ignore_errors=True)
         staging.rename(out)
         staging.parent.rmdir()
+        if out == SHIPPED:
+            README.write_text(readme, encoding="utf-8")
     print(f"shipped {out}: snapshot at step {step:,}, every model at >= "
           f"{record['steps_reached']:,} steps")
 

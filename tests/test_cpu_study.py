@@ -104,11 +104,13 @@ def test_the_launcher_runs_a_pinned_study_that_resumes_and_ships_while_it_trains
 
     _truncate(next((run / "study").glob("factor_vae*")), 2)
     out = tmp_path / "shipped"
+    readme = (ROOT / "README.md").read_bytes()
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "ship_cpu_study.py"),
                            str(run), "--out", str(out), "--sanity", "off"],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "snapshot at step 4" in done.stdout
+    assert (ROOT / "README.md").read_bytes() == readme   # only a ship to docs/ rewrites it
 
     import pandas as pd
 
@@ -126,7 +128,11 @@ def test_the_launcher_runs_a_pinned_study_that_resumes_and_ships_while_it_trains
     assert record["snapshot_step"] == 4 and record["steps_reached"] == 4
     assert sorted(trial["steps"] for trial in record["trials"]) == [4, 6]
     page = (out / "README.md").read_text()
-    assert "**in progress**" in page and "At step 4 (the latest step with paper-sized" in page
+    assert "**in progress**" in page and "**At step 4** (the latest step with paper-sized" in page
+    # the models are selected at the snapshot step, their weights come from their newest
+    # checkpoints (the truncated trial's too), and the page says so
+    assert {w["step"] for w in record["weights"].values()} == {6}
+    assert "score at step 4, each from its newest checkpoint (step 6)" in page
 
     again = analyze(out / "results.csv.gz", tmp_path / "again", sanity="off", traversals=False)
     assert again.report.read_text() == (out / "report.md").read_text()
@@ -154,6 +160,27 @@ def _launch(run: Path, *sets: str) -> None:
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(2)
     assert not _alive(pid), "the background study did not finish in 10 minutes"
+
+
+def test_the_readme_and_the_status_page_show_the_shipped_record():
+    import pandas as pd
+
+    from analysis import long_run
+
+    record = json.loads((SHIPPED / "run.json").read_text())
+    curves = pd.read_csv(SHIPPED / "curves.csv")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = long_run.results_block(record, curves, "docs/results/cpu", "docs")
+    assert long_run.with_block(readme, block) == readme
+    assert (SHIPPED / "README.md").read_text(encoding="utf-8") == \
+        long_run.status_page(record, curves)
+    report = (SHIPPED / "report.md").read_text(encoding="utf-8")
+    for verdict in record["verdicts"]:   # the verdicts are the shipped report's
+        row = next(line for line in report.splitlines()
+                   if f"| {verdict['claim']} | {verdict['source']} |" in line)
+        assert f" {verdict['verdict']} |" in row
+    with pytest.raises(ValueError, match="lacks the lines"):
+        long_run.with_block("# a README without the block\n", block)
 
 
 def test_the_shipped_cpu_report_is_what_its_table_gives(tmp_path):
