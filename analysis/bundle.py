@@ -40,12 +40,13 @@ def snapshot(results: SweepResults, step: int) -> SweepResults:
     return SweepResults(root=results.root, epochs=epochs, trials=trials)
 
 
-def bf16_weights(selections: list[Selection], folder: str | Path) -> list[Path]:
+def bf16_weights(selections: list[Selection], folder: str | Path) -> dict[str, dict]:
     """Each selected model as a checkpoint of its own (``<kind>_<role>.pt``, what
     ``load_model``, ``vae-study evaluate`` and ``navigate`` read) with its floating-point
-    weights in bf16: half the size, and loading casts them back to the network's float32."""
+    weights in bf16: half the size, and loading casts them back to the network's float32.
+    Returns each file's stem -> the model's setting, seed and the step of its weights."""
     folder = Path(folder)
-    written = []
+    written = {}
     for selection in selections:
         checkpoint = read_checkpoint(selection.checkpoint_file)
         state = {name: tensor.to(torch.bfloat16) if tensor.is_floating_point() else tensor
@@ -54,6 +55,8 @@ def bf16_weights(selections: list[Selection], folder: str | Path) -> list[Path]:
             "role": selection.role, "member": selection.row["member"],
             "setting": selection.row["setting"],
             "seed": int(selection.row["seed"]), "weights": "bf16"}}
-        path = folder / f"{selection.row['model']}_{selection.role}.pt"
-        written.append(write_checkpoint(make_checkpoint(info, state), path))
+        name = f"{selection.row['model']}_{selection.role}"
+        write_checkpoint(make_checkpoint(info, state), folder / f"{name}.pt")
+        written[name] = {"setting": selection.row["setting"], "seed": int(selection.row["seed"]),
+                         "step": checkpoint["info"]["step"]}
     return written

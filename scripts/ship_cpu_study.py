@@ -94,7 +94,6 @@ def main() -> None:
     from analysis.results import load_results, results_table
     from analysis.traversals import select_models
     from analysis.verdicts.framework import Rule
-    from disentangle.models import read_checkpoint
 
     run, out = args.run.expanduser().absolute(), args.out.absolute()
     results = load_results(run / "study")
@@ -127,7 +126,7 @@ def main() -> None:
         for figure in figures:
             shutil.copy(figure.png, staging / "figures" / figure.png.name)
         selections, _ = select_models(shot.final, shot.trials)
-        bf16_weights(selections, staging / "weights")
+        weights = bf16_weights(selections, staging / "weights")
         record = record_cpu_time(run)
         record.update(study=study, snapshot_step=step,
                       snapshot_preset="paper" if paper else "fast",
@@ -135,10 +134,7 @@ def main() -> None:
                       steps_reached=int(results.epochs.groupby("trial_id")["steps"].max().min()),
                       verdicts=[{"key": v.key, "source": v.source, "claim": v.claim,
                                  "verdict": v.verdict} for v in shipped.verdicts],
-                      weights={f"{s.row['model']}_{s.role}": {
-                          "setting": s.row["setting"], "seed": int(s.row["seed"]),
-                          "step": read_checkpoint(s.checkpoint_file)["info"]["step"]}
-                          for s in selections})
+                      weights=weights)
         (staging / "run.json").write_text(json.dumps(record, indent=2) + "\n")
         curves = pd.read_csv(staging / "curves.csv")
         (staging / "README.md").write_text(long_run.status_page(record, curves),
