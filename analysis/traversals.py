@@ -44,6 +44,9 @@ class Selection:
 def select_models(final: pd.DataFrame, trials: pd.DataFrame) -> tuple[list[Selection], list[str]]:
     """The best and the median trial (by FactorVAE score) of each kind that has a checkpoint.
 
+    The median only where a kind has 3 or more such trials: of two, the "median" would be the
+    worse one, which says nothing about a typical model.
+
     Returns the selections and one line per model kind that could not be shown, saying why.
     """
     score = score_column(final, "factor_vae")

@@ -328,6 +328,19 @@ def test_traversals_of_best_and_median_model_per_kind(tmp_path):
     assert kl.shape == (LATENT_DIM,) and (kl >= 0).all()
 
 
+@pytest.mark.parametrize("seeds, roles", [((0,), ["best"]), ((0, 1), ["best"]),
+                                          ((0, 1, 2), ["best", "median"])])
+def test_traversals_show_a_median_model_only_from_three_models_of_a_kind(tmp_path, seeds, roles):
+    from analysis.traversals import select_models
+
+    sweep = write_sweep(tmp_path / "sweep", [("beta_vae", 4.0)], seeds=seeds, epochs=2)
+    for trial in sweep.iterdir():
+        write_checkpoint_for(trial)
+    loaded = load_results(sweep)
+    selections, missing = select_models(loaded.final, loaded.trials)
+    assert [chosen.role for chosen in selections] == roles and missing == []
+
+
 @pytest.fixture(scope="module")
 def analysis(sweep, tmp_path_factory):
     from analysis.report import analyze
