@@ -38,6 +38,7 @@ class Reference:
     low: float
     high: float          # == low for a single value
     source: str          # the legend's words: who measured it, how
+    digits: int = 3      # the decimals it was measured or published with
 
 
 REFERENCES = (
@@ -48,14 +49,16 @@ REFERENCES = (
     Reference("factor_vae_score", "beta_vae", 0.719, 0.719, "pre-trained β-VAE β=4"),
     Reference("factor_vae_score", "factor_vae", 0.765, 0.765, "pre-trained FactorVAE γ=6.4"),
     Reference("factor_vae_score", None, 0.82, 0.82,
-              "Kim & Mnih 2018, FactorVAE (≈, read off their figure)"),
+              "Kim & Mnih 2018, FactorVAE (≈, read off their figure)", digits=2),
     Reference("factor_vae_score", None, 0.82, 0.83,
-              "published 10-seed FactorVAE rerun, γ∈{10,20,40}, ≈311k steps (unverified)"),
+              "published 10-seed FactorVAE rerun, γ∈{10,20,40}, ≈311k steps (unverified)",
+              digits=2),
     Reference("mig_score", "vae", 0.100, 0.100, "pre-trained VAE (disentangling-vae)"),
     Reference("mig_score", "beta_vae", 0.137, 0.137, "pre-trained β-VAE β=4"),
     Reference("mig_score", "factor_vae", 0.182, 0.182, "pre-trained FactorVAE γ=6.4"),
     Reference("mig_score", None, 0.40, 0.43,
-              "published 10-seed FactorVAE rerun, γ∈{10,20,40}, ≈311k steps (unverified)"),
+              "published 10-seed FactorVAE rerun, γ∈{10,20,40}, ≈311k steps (unverified)",
+              digits=2),
 )
 
 

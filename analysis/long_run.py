@@ -82,10 +82,10 @@ def setting_rows(curves: pd.DataFrame, step: int) -> list[list[str]]:
     return rows
 
 
-def number(value: float) -> str:
-    """A reference value to the digits it was given with, at least two (0.82, 0.10, 0.869)."""
-    text = f"{value:.3f}"
-    return text[:-1] if text.endswith("0") else text
+def reference_cell(reference) -> str:
+    """A reference's value or range to the decimals it was given with (0.82, 0.100, 0.40–0.43)."""
+    low, high = (f"{value:.{reference.digits}f}" for value in (reference.low, reference.high))
+    return low if reference.low == reference.high else f"{low}–{high}"
 
 
 def reference_rows() -> list[list[str]]:
@@ -99,9 +99,8 @@ def reference_rows() -> list[list[str]]:
                   f"{'' if value.verified else ', unverified'})")
         rows.setdefault(source, {})[PAPER_PREFIX + value.quantity] = f"{value.number:.3f}"
     for reference in REFERENCES:
-        cell = (number(reference.low) if reference.low == reference.high else
-                f"{number(reference.low)}–{number(reference.high)}")
-        rows.setdefault(reference.source, {})[PAPER_PREFIX + reference.quantity] = cell
+        rows.setdefault(reference.source, {})[PAPER_PREFIX + reference.quantity] = (
+            reference_cell(reference))
     return [[source, *(cells.get(score, "–") for score in scores)]
             for source, cells in rows.items()]
 

@@ -183,6 +183,16 @@ def test_the_readme_and_the_status_page_show_the_shipped_record():
         long_run.with_block("# a README without the block\n", block)
 
 
+def test_the_references_keep_the_decimals_they_were_given_with():
+    from analysis import long_run
+
+    rows = {row[0]: row[1:] for row in long_run.reference_rows()}   # BetaVAE, FactorVAE, MIG
+    assert rows["pre-trained VAE (disentangling-vae)"] == ["0.869", "0.715", "0.100"]
+    assert rows["Kim & Mnih 2018, FactorVAE (≈, read off their figure)"] == ["–", "0.82", "–"]
+    rerun = next(cells for source, cells in rows.items() if source.startswith("published"))
+    assert rerun == ["–", "0.82–0.83", "0.40–0.43"]
+
+
 def test_the_shipped_cpu_report_is_what_its_table_gives(tmp_path):
     from analysis.report import analyze
 
