@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib import ticker
 
 from analysis.plotting import COLORS, PAGE_WIDTH, FigureFile, kind_style, label, new_figure, save
 from analysis.statistics import mean_interval
@@ -155,6 +156,8 @@ def _draw_panel(axis, table: pd.DataFrame, quantity: str, references: list[Refer
     axis.set_xlabel("training steps")
     axis.grid(alpha=0.25)
     if quantity in ("reconstruction", "kl"):
-        axis.set_yscale("log")
+        axis.set_yscale("log")   # ticks as plain numbers (60, 100, 200), not 6×10¹
+        axis.yaxis.set_major_formatter(ticker.ScalarFormatter())
+        axis.yaxis.set_minor_formatter(ticker.ScalarFormatter())
     else:
         axis.set_ylim(0.0, 1.0)
