@@ -105,12 +105,17 @@ def reference_rows() -> list[list[str]]:
             for source, cells in rows.items()]
 
 
-def weights_steps(record: dict) -> str:
-    """The steps of the shipped weights, e.g. "step 12,000" or "steps 10,000 and 12,000"."""
+def weights_source(record: dict) -> str:
+    """Which checkpoints the shipped weights come from: the snapshot step's, or (where no ship
+    saw those) the newest, with their steps ("steps 20,000 and 24,000")."""
     steps = sorted({weights["step"] for weights in record["weights"].values()})
+    if steps == [record["snapshot_step"]]:
+        return "each as it was at that step"
     words = [f"{step:,}" for step in steps]
-    return (f"step {words[0]}" if len(words) == 1 else
-            f"steps {', '.join(words[:-1])} and {words[-1]}")
+    named = (f"step {words[0]}" if len(words) == 1 else
+             f"steps {', '.join(words[:-1])} and {words[-1]}")
+    return ("each as it was at that step where a ship kept it, else from its newest checkpoint "
+            f"({named})")
 
 
 def results_block(record: dict, curves: pd.DataFrame, shipped: str, docs: str) -> list[str]:
@@ -136,8 +141,8 @@ def results_block(record: dict, curves: pd.DataFrame, shipped: str, docs: str) -
               f"![traversals of the best and median model of each kind]"
               f"({shipped}/figures/traversals.png)", "",
               f"The traversals and the shipped weights are the best and median model of each "
-              f"kind by their FactorVAE score at step {step:,}, each from its newest "
-              f"checkpoint ({weights_steps(record)}).", "",
+              f"kind by their FactorVAE score at step {step:,}, {weights_source(record)}.",
+              "",
               f"**Verdicts at step {step:,}** (each rule and how often it errs, simulated: "
               f"[analysis]({docs}/analysis.md)):", ""]
     undecidable = [v for v in record["verdicts"] if v["verdict"] == NOT_ENOUGH_DATA]

@@ -12,7 +12,8 @@ Reads the run's sweep (RUN_DIR/study, default ~/vae-study-runs/cpu) while it tra
 - ``report.md``, ``sanity.csv``, ``figures/*.png`` (the learning curves, the report's figures,
   the traversals of the best and median model of each kind);
 - ``weights/<kind>_<role>.pt``: those models in bf16, loadable by ``vae-study evaluate`` and
-  ``navigate`` (from each trial's newest checkpoint);
+  ``navigate``: as they were at the snapshot step (kept by the ships in RUN/scored_weights,
+  since the run keeps only its newest checkpoints), else from their newest checkpoint;
 - ``run.json``: the run's record (commit, machine, starts) with the steps reached, wall
   time and model-steps/s of each trial, and the CPU seconds its training processes had used
   when last seen by this script (each start's, and their sum);
@@ -88,7 +89,7 @@ def main() -> None:
     import pandas as pd
 
     from analysis import long_run
-    from analysis.bundle import bf16_weights, common_step, snapshot
+    from analysis.bundle import bf16_weights, common_step, keep_scored_weights, snapshot
     from analysis.curves import curve_table, learning_curves
     from analysis.report import analyze, load_sanity, write_analysis
     from analysis.results import load_results, results_table
@@ -99,12 +100,14 @@ def main() -> None:
     results = load_results(run / "study")
     study = json.loads((run / "study" / "study.json").read_text())
     paper_step = study["metrics"]["paper_every"] * study["steps_per_epoch"]
+    if paper_step:
+        keep_scored_weights(results, paper_step, run / "scored_weights")
     step = common_step(results.epochs, paper_step) if paper_step else None
     paper = step is not None
     step = step or common_step(results.epochs)
     if step is None:
         sys.exit(f"error: no step of {run / 'study'} is reported by every model yet")
-    shot = snapshot(results, step)
+    shot = snapshot(results, step, run / "scored_weights")
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
         # built beside OUT under OUT's own name (the report names its folder), then renamed

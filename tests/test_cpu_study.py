@@ -7,6 +7,7 @@ same replay runs on the shipped docs/results/cpu."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -72,7 +73,10 @@ def test_the_launcher_runs_a_pinned_study_that_resumes_and_ships_while_it_trains
     look one epoch behind, ``ship_cpu_study.py`` ships it: the snapshot is the latest step with
     paper scores every model reached (4), the curves keep every epoch, the report replays, and
     each shipped model loads with its weights equal to the trained ones rounded to bf16."""
+    from analysis import long_run
+    from analysis.bundle import snapshot
     from analysis.report import analyze
+    from analysis.results import load_results
     from disentangle.models import load_model
     from disentangle.training import model_file
 
@@ -114,8 +118,8 @@ def test_the_launcher_runs_a_pinned_study_that_resumes_and_ships_while_it_trains
 
     import pandas as pd
 
-    snapshot = pd.read_csv(out / "results.csv.gz")
-    assert set(snapshot["steps"]) == {2, 4} and (snapshot["status"] == "finished").all()
+    table = pd.read_csv(out / "results.csv.gz")
+    assert set(table["steps"]) == {2, 4} and (table["status"] == "finished").all()
     every = pd.read_csv(out / "all_epochs.csv.gz")
     assert every.groupby("model")["steps"].max().to_dict() == {
         "beta_vae": 6, "factor_vae": 4, "vae": 6}
@@ -129,10 +133,12 @@ def test_the_launcher_runs_a_pinned_study_that_resumes_and_ships_while_it_trains
     assert sorted(trial["steps"] for trial in record["trials"]) == [4, 6]
     page = (out / "README.md").read_text()
     assert "**in progress**" in page and "**At step 4** (the latest step with paper-sized" in page
-    # the models are selected at the snapshot step, their weights come from their newest
-    # checkpoints (the truncated trial's too), and the page says so
-    assert {w["step"] for w in record["weights"].values()} == {6}
-    assert "score at step 4, each from its newest checkpoint (step 6)" in page
+    # the models are selected at the snapshot step and shipped as they were there (the
+    # truncated trial's too), from the copies the ship kept of the checkpoints at scored steps
+    assert {w["step"] for w in record["weights"].values()} == {4}
+    assert "score at step 4, each as it was at that step." in page
+    kept = run / "scored_weights"
+    assert sorted(p.parent.name for p in kept.glob("*/*/*.pt")) == ["step_0000004"] * 9
 
     again = analyze(out / "results.csv.gz", tmp_path / "again", sanity="off", traversals=False)
     assert again.report.read_text() == (out / "report.md").read_text()
@@ -144,10 +150,25 @@ def test_the_launcher_runs_a_pinned_study_that_resumes_and_ships_while_it_trains
         shipped = load_model(file)
         member = shipped.info["shipped"]["member"]
         trial = next(t for t in (run / "study").iterdir() if (t / member).is_dir())
-        trained = load_model(model_file(sorted(trial.glob("checkpoint_*"))[-1], member))
+        trained = load_model(model_file(sorted(trial.glob("checkpoint_*"))[-2], member))
+        assert trained.info["step"] == 4
         for key, value in trained.state_dict().items():
             expected = value.to(torch.bfloat16).float() if value.is_floating_point() else value
             assert torch.equal(shipped.state_dict()[key], expected), (member, key)
+
+    # once the run has dropped its step-4 checkpoints, the kept copies still stand for them;
+    # where none was kept, each model's newest checkpoint does, and the page says so
+    for trial in {folder.parent for folder in (run / "study").glob("*/checkpoint_*")}:
+        shutil.rmtree(sorted(trial.glob("checkpoint_*"))[-2])
+    results = load_results(run / "study")
+    at_step = snapshot(results, 4, kept).trials["checkpoint"]
+    assert {Path(folder).parent.parent for folder in at_step} == {kept}
+    newest = snapshot(results, 4, tmp_path / "nothing kept").trials["checkpoint"]
+    assert list(newest) == list(results.trials["checkpoint"])
+    assert long_run.weights_source({"snapshot_step": 4, "weights": {
+        "a": {"step": 4}, "b": {"step": 6}}}) == (
+        "each as it was at that step where a ship kept it, else from its newest checkpoint "
+        "(steps 4 and 6)")
 
 
 def _launch(run: Path, *sets: str) -> None:
