@@ -223,6 +223,21 @@ def test_the_shipped_cpu_report_is_what_its_table_gives(tmp_path):
     assert again.report.read_text() == (SHIPPED / "report.md").read_text()
 
 
+def test_the_shipped_weights_score_with_vae_study_evaluate(tmp_path):
+    """The status page's command: ``vae-study evaluate docs/results/cpu/weights/...`` (small
+    samples here) scores the shipped best FactorVAE as the trained model it is."""
+    from study.cli import main
+
+    out = tmp_path / "scores.json"
+    sizes = {**TINY_METRICS, "factor_vae_num_train": 500, "factor_vae_batch_size": 16}
+    assert main(["evaluate", str(SHIPPED / "weights" / "factor_vae_best.pt"), "--out", str(out),
+                 "--preset", "fast", "--metrics", "factor_vae",
+                 *sum((["--set", f"{key}={value}"] for key, value in sizes.items()), [])]) == 0
+    (row,) = json.loads(out.read_text())
+    assert row["model"] == "factor_vae"
+    assert row["factor_vae_train_accuracy"] > 0.5    # chance is 1/5 (five factors)
+
+
 def _alive(pid: int) -> bool:
     """Whether process ``pid`` runs (a zombie does not)."""
     try:
