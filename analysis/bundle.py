@@ -23,6 +23,7 @@ import torch
 
 from analysis.results import SweepResults
 from analysis.traversals import Selection
+from disentangle.errors import UserError
 from disentangle.models import make_checkpoint, read_checkpoint, write_checkpoint
 from disentangle.training import model_file
 
@@ -48,20 +49,22 @@ def scored_folder(kept: str | Path, trial_path: str | Path, step: int) -> Path:
 def keep_scored_weights(results: SweepResults, every: int, kept: str | Path) -> None:
     """Copy each model's weights from every checkpoint its trial still holds at a multiple of
     ``every`` steps (where the paper-sized scores were computed) to ``scored_folder``, unless
-    already kept. The copy is renamed into place, so an interrupted ship leaves none half
-    written."""
+    already kept. The run goes on meanwhile: a checkpoint it drops or is still writing as this
+    reads it is skipped (a later ship sees the new one), and each copy is renamed into place,
+    so an interrupted ship leaves none half written."""
     for model in results.trials.itertuples():
         for folder in sorted(Path(model.path).glob("checkpoint_*")):
             file = model_file(folder, model.member)
-            if not file.is_file():
+            try:
+                step = read_checkpoint(file)["info"]["step"]
+                target = model_file(scored_folder(kept, model.path, step), model.member)
+                if step % every or target.is_file():
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                partial = target.with_name(f".{target.name}.partial")
+                shutil.copy2(file, partial)
+            except (UserError, OSError):   # gone, or not whole yet
                 continue
-            step = read_checkpoint(file)["info"]["step"]
-            target = model_file(scored_folder(kept, model.path, step), model.member)
-            if step % every or target.is_file():
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(f".{target.name}.partial")
-            shutil.copy2(file, partial)
             partial.replace(target)
 
 

@@ -204,6 +204,27 @@ def test_the_readme_and_the_status_page_show_the_shipped_record():
         long_run.with_block("# a README without the block\n", block)
 
 
+def test_keeping_scored_weights_skips_checkpoints_the_run_drops_or_is_still_writing(tmp_path):
+    import pandas as pd
+
+    from analysis.bundle import keep_scored_weights, scored_folder
+    from analysis.results import SweepResults
+    from disentangle.models import make_checkpoint, write_checkpoint
+
+    trial = tmp_path / "trial"
+    for number, step in enumerate((10, 15, 20)):   # scored every 10 steps
+        write_checkpoint(make_checkpoint({"step": step}, {"w": torch.ones(2)}),
+                         trial / f"checkpoint_{number:06d}" / "m.pt")
+    (trial / "checkpoint_000002" / "m.pt").write_bytes(b"not whole yet")
+    (trial / "checkpoint_000003").mkdir()          # being dropped: its file is gone
+    results = SweepResults(tmp_path, pd.DataFrame(), pd.DataFrame(
+        {"path": [str(trial)], "member": ["m"]}))
+    kept = tmp_path / "kept"
+    keep_scored_weights(results, 10, kept)
+    assert [p.relative_to(kept) for p in kept.rglob("*") if p.is_file()] == [
+        (scored_folder(kept, trial, 10) / "m.pt").relative_to(kept)]
+
+
 def test_the_references_keep_the_decimals_they_were_given_with():
     from analysis import long_run
 
