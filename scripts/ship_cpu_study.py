@@ -100,14 +100,15 @@ def main() -> None:
     results = load_results(run / "study")
     study = json.loads((run / "study" / "study.json").read_text())
     paper_step = study["metrics"]["paper_every"] * study["steps_per_epoch"]
+    kept = run / "scored_weights"
     if paper_step:
-        keep_scored_weights(results, paper_step, run / "scored_weights")
+        keep_scored_weights(results, paper_step, kept)
     step = common_step(results.epochs, paper_step) if paper_step else None
     paper = step is not None
     step = step or common_step(results.epochs)
     if step is None:
         sys.exit(f"error: no step of {run / 'study'} is reported by every model yet")
-    shot = snapshot(results, step, run / "scored_weights")
+    shot = snapshot(results, step, kept)
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
         # built beside OUT under OUT's own name (the report names its folder), then renamed
