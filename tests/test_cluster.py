@@ -83,6 +83,7 @@ RAY = Path(sys.executable).parent / "ray"
 # Measured with this machine's 2 cores shared by ~13 busy processes: both nodes up in 47 s,
 # the job done in 125 s (rendering dSprites first, when not cached yet, adds ~30 s).
 NODE_START_SECONDS = 120
+CLUSTER_START_ATTEMPTS = 2
 JOB_SECONDS = 300
 
 
@@ -120,11 +121,16 @@ def _has_exited(process: subprocess.Popen) -> bool:
     return os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
 
 
-def _wait_for_nodes(dashboard: str, processes: list, logs: list[Path]) -> list:
-    """The live nodes once there is one per `ray start` process; fails with their output when
-    one of them exits or the nodes are not up in time."""
+def _wait_for_nodes(dashboard: str, processes: list, logs: list[Path], last: bool) -> list | None:
+    """The live nodes once there is one per `ray start` process. None when one of them exits
+    early and this is not the ``last`` attempt; otherwise fails with their output when one
+    exits or the nodes are not up in time."""
     deadline = time.monotonic() + NODE_START_SECONDS
-    while time.monotonic() < deadline and not any(map(_has_exited, processes)):
+    while time.monotonic() < deadline:
+        if any(map(_has_exited, processes)):
+            if not last:
+                return None
+            break
         nodes = _alive_nodes(dashboard)
         if len(nodes) == len(processes):
             return nodes
@@ -147,16 +153,11 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def ray_start_cluster(storage: Path, log_dir: Path):
-    """A two-node Ray cluster started as cluster.yaml starts its nodes, with the project's
-    virtualenv first on PATH and VAE_STUDY_STORAGE set: `ray start --head` (1 CPU, no GPU; the
-    dashboard and job server) and `ray start --address` of a worker declaring 2 CPUs and one
-    (fake) GPU. Its own temporary folder keeps it invisible to `ray.init()` elsewhere. Yields
-    (environment, dashboard URL, head node id, worker node id); both nodes are always
-    stopped."""
-    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    env.update(PATH=f"{RAY.parent}{os.pathsep}{env.get('PATH', '')}", RAY_AUTH_MODE="disabled",
-               VAE_STUDY_STORAGE=str(storage))
+def _nodes(env: dict, log_dir: Path, attempt: int):
+    """The two `ray start --block` processes of cluster.yaml's nodes, on fresh ports and in
+    their own temporary folder (which keeps them invisible to `ray.init()` elsewhere): the head
+    (1 CPU, no GPU; the dashboard and job server) and a worker declaring 2 CPUs and one (fake)
+    GPU. Yields (dashboard URL, processes, their logs); both nodes are always stopped."""
     temp_dir = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # Ray's socket paths must be short
     gcs_port, dashboard_port, client_port = _free_ports(3)
     dashboard = f"http://127.0.0.1:{dashboard_port}"
@@ -172,19 +173,39 @@ def ray_start_cluster(storage: Path, log_dir: Path):
     processes, logs = [], []
     try:
         for name, command in nodes.items():  # the worker waits for the head's GCS by itself
-            logs.append(log_dir / f"ray-start-{name}.log")
+            logs.append(log_dir / f"ray-start-{name}-{attempt}.log")
             with open(logs[-1], "w") as log:
                 processes.append(subprocess.Popen(command, env=env, stdout=log,
                                                   stderr=subprocess.STDOUT,
                                                   start_new_session=True))
-        alive = _wait_for_nodes(dashboard, processes, logs)
-        head = next(node.node_id for node in alive if node.is_head_node)
-        worker = next(node.node_id for node in alive if not node.is_head_node)
-        yield env, dashboard, head, worker
+        yield dashboard, processes, logs
     finally:
         for process in reversed(processes):
             _stop(process)
         shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def ray_start_cluster(storage: Path, log_dir: Path):
+    """A two-node Ray cluster started as cluster.yaml starts its nodes (``_nodes``), with the
+    project's virtualenv first on PATH and VAE_STUDY_STORAGE set. Ray gives a starting node 30 s
+    (fixed in its code) to register with the GCS, then `ray start` exits; on two cores shared
+    with a busy run that can pass, so a cluster whose node exits while starting is started
+    again, as the cluster launcher would, up to ``CLUSTER_START_ATTEMPTS`` times. Yields
+    (environment, dashboard URL, head node id, worker node id)."""
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env.update(PATH=f"{RAY.parent}{os.pathsep}{env.get('PATH', '')}", RAY_AUTH_MODE="disabled",
+               VAE_STUDY_STORAGE=str(storage))
+    for attempt in range(1, CLUSTER_START_ATTEMPTS + 1):
+        with _nodes(env, log_dir, attempt) as (dashboard, processes, logs):
+            alive = _wait_for_nodes(dashboard, processes, logs,
+                                    last=attempt == CLUSTER_START_ATTEMPTS)
+            if alive is None:
+                continue
+            head = next(node.node_id for node in alive if node.is_head_node)
+            worker = next(node.node_id for node in alive if not node.is_head_node)
+            yield env, dashboard, head, worker
+            return
 
 
 @pytest.mark.slow
