@@ -7,7 +7,9 @@ Each round runs both layouts one after the other on the ``cpu`` preset's grid (V
 β=4, FactorVAE γ=40 x 3 seeds, FC 128, batch 64, the default precision) and measures wall-clock
 model-steps/s after a warm-up: the whole machine's throughput, which is what a background run
 gets. Rows are per round, so drift on a busy machine shows. Needs an idle machine: pause a
-running study first (``kill -STOP PID``, then ``kill -CONT PID``).
+running study first, its driver (``RUN/pid``) and every process under it (``pstree -p``):
+``kill -STOP`` them, then ``kill -CONT``. Stopping one Ray worker alone gets it declared dead
+after ~5 minutes and its trial restarted from the last checkpoint.
 """
 
 from __future__ import annotations
